@@ -1,0 +1,52 @@
+"""Wiring: turn a Config into the store, service, inbox and transport it describes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mailbot.clock import Clock, SystemClock
+from mailbot.config import Config
+from mailbot.inbox import ImapInbox, Inbox, MaildirInbox
+from mailbot.outbox import LocalTransport, SmtpTransport, Transport
+from mailbot.render import Renderer
+from mailbot.service import Service
+from mailbot.store import SqliteStore
+
+
+@dataclass
+class App:
+    config: Config
+    store: SqliteStore
+    service: Service
+    open_inbox: Callable[[], Inbox]
+    transport: Transport
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_app(config: Config, clock: Clock | None = None, migrate: bool = False) -> App:
+    store = SqliteStore(config.bot.database)
+    if migrate:
+        store.migrate()
+    else:
+        store.require_schema()
+    service = Service(config, store, Renderer(), clock or SystemClock())
+    return App(config, store, service, inbox_opener(config), make_transport(config))
+
+
+def inbox_opener(config: Config) -> Callable[[], Inbox]:
+    if config.local is not None and config.imap is None:
+        root = config.local.maildir / config.bot.address
+        return lambda: MaildirInbox(root)
+    imap = config.imap
+    assert imap is not None
+    return lambda: ImapInbox(imap)
+
+
+def make_transport(config: Config) -> Transport:
+    if config.local is not None and config.smtp is None:
+        return LocalTransport(config.local.maildir)
+    assert config.smtp is not None
+    return SmtpTransport(config.smtp)

@@ -1,0 +1,186 @@
+"""The command line: thin, parses arguments, loads config, calls the service."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mailbot import __version__
+from mailbot.app import App, build_app
+from mailbot.config import Config, find_config_path, load_config
+from mailbot.errors import MailbotError
+
+MEMBER_COLUMNS = ["email", "name", "org", "state", "phone", "skype", "google", "about",
+                  "pause_rounds", "paused_until", "created_at", "confirmed_at", "left_at"]
+
+
+class Context:
+    def __init__(self, config_path: str | None):
+        self.config_path = config_path
+
+    def config(self) -> Config:
+        return load_config(find_config_path(self.config_path))
+
+    @contextmanager
+    def app(self, migrate: bool = False) -> Iterator[App]:
+        app = build_app(self.config(), migrate=migrate)
+        try:
+            yield app
+        finally:
+            app.close()
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+class Group(click.Group):
+    """Expected errors become one line and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MailbotError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=Group)
+@click.option("--config", "config_path", metavar="PATH",
+              help="Config file (default: $MAILBOT_CONFIG, else ./mailbot.toml).")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only.")
+@click.version_option(__version__, prog_name="mailbot")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: bool, quiet: bool) -> None:
+    """mailbot: random coffee / unmentoring pairings, all by email."""
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context(config_path)
+
+
+@main.command()
+@pass_context
+def init(ctx: Context) -> None:
+    """Create or migrate the database."""
+    with ctx.app(migrate=True) as app:
+        click.echo(f"database ready: {app.config.bot.database}")
+
+
+@main.command()
+@pass_context
+def check(ctx: Context) -> None:
+    """Validate the config, log in to IMAP and SMTP, report what works."""
+    from mailbot.checks import run_checks
+
+    lines, ok = run_checks(ctx.config())
+    for line in lines:
+        click.echo(line)
+    if not ok:
+        raise MailbotError("some checks failed (see above)")
+
+
+@main.command()
+@pass_context
+def poll(ctx: Context) -> None:
+    """Process every message in the inbox not yet processed, then exit."""
+    with ctx.app() as app:
+        inbox = app.open_inbox()
+        try:
+            report = app.service.poll(inbox)
+        finally:
+            inbox.close()
+        click.echo(f"processed {report.processed} message(s), {report.ignored} ignored, "
+                   f"{report.failed} set aside")
+
+
+@main.command()
+@pass_context
+def send(ctx: Context) -> None:
+    """Deliver every queued outgoing message, then exit."""
+    with ctx.app() as app:
+        report = app.service.send(app.transport)
+        click.echo(f"sent {report.sent}, {report.retrying} to retry later, "
+                   f"{report.failed} failed")
+        if report.retrying and not report.sent:
+            raise MailbotError("the SMTP server could not take the mail; it stays queued")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Do one cycle (poll, jobs, send) and exit.")
+@pass_context
+def run(ctx: Context, once: bool) -> None:
+    """The daemon: poll, send and run scheduled jobs until SIGTERM or Ctrl-C."""
+    from mailbot.daemon import Daemon
+    from mailbot.embedded import EmbeddedSmtp
+
+    with ctx.app() as app:
+        local = app.config.local
+        server = None
+        if local is not None and not once:
+            server = EmbeddedSmtp(local.maildir, local.smtp_host, local.smtp_port).start()
+            click.echo(f"embedded SMTP server on {server.host}:{server.port}, mailboxes in "
+                       f"{local.maildir}")
+        try:
+            Daemon(app).run(once=once)
+        finally:
+            if server:
+                server.stop()
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@pass_context
+def members(ctx: Context, fmt: str) -> None:
+    """Who is in which state."""
+    with ctx.app() as app:
+        rows = [{k: r.get(k) for k in MEMBER_COLUMNS} for r in app.store.members()]
+    click.echo(format_members(rows, fmt), nl=False)
+
+
+def format_members(rows: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=MEMBER_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue()
+    columns = ["email", "name", "org", "state"]
+    table = [columns] + [[str(r[c] or "") for c in columns] for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(columns))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append(f"({len(rows)} member{'s' if len(rows) != 1 else ''})")
+    return "\n".join(lines) + "\n"
+
+
+@main.command()
+@click.option("--dir", "directory", default="mailbot-demo", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Where the demo keeps its config, database and mailboxes.")
+@click.option("--port", default=8025, show_default=True,
+              help="Loopback port of the embedded SMTP server (0: any free port).")
+@click.option("--serve/--no-serve", default=True, show_default=True,
+              help="After the scenario, keep serving until Ctrl-C.")
+def demo(directory: Path, port: int, serve: bool) -> None:
+    """Run mailbot on its embedded default, with a short scripted scenario."""
+    from mailbot.demo import run_demo
+
+    run_demo(directory, port, serve, click.echo)
+
+
+if __name__ == "__main__":
+    main()

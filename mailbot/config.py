@@ -1,0 +1,349 @@
+"""Load the TOML configuration into frozen dataclasses, reporting every problem at once.
+
+Where the file comes from: ``--config PATH``, else ``$MAILBOT_CONFIG``, else ``./mailbot.toml``.
+Relative paths inside it are relative to the file itself, so a config can be moved with its database.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mailbot.errors import ConfigError
+
+SECURITY = ("ssl", "starttls", "none")
+AFTER = ("move", "flag")
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    address: str
+    name: str
+    database: Path
+    admins: tuple[str, ...] = ()
+    timezone: str = "Europe/London"
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    host: str
+    port: int = 993
+    security: str = "ssl"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    folder: str = "INBOX"
+    after: str = "move"
+    processed_folder: str = "Processed"
+    failed_folder: str = "Failed"
+    batch_size: int = 100
+    timeout: float = 60.0
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    timeout: float = 60.0
+    ca_file: Path | None = None
+    retry_for_hours: float = 96.0
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    """The embedded default: local mailboxes instead of an outside mail account."""
+
+    maildir: Path
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    replies_per_day: int = 10
+    help_per_day: int = 3
+    confirmations_per_day: int = 3
+    max_message_bytes: int = 10_000_000
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    poll_interval: float = 60.0
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    bot: BotConfig
+    imap: ImapConfig | None
+    smtp: SmtpConfig | None
+    local: LocalConfig | None
+    limits: LimitsConfig
+    daemon: DaemonConfig
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.bot.timezone)
+
+
+def find_config_path(option: str | None, environ: Mapping[str, str] = os.environ) -> Path:
+    if option:
+        return Path(option)
+    if environ.get("MAILBOT_CONFIG"):
+        return Path(environ["MAILBOT_CONFIG"])
+    return Path("mailbot.toml")
+
+
+def load_config(path: Path, environ: Mapping[str, str] = os.environ) -> Config:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no config file at {path} (use --config PATH or $MAILBOT_CONFIG; "
+            "see config.example.toml)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    return parse_config(data, path, environ)
+
+
+def parse_config(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -> Config:
+    r = _Reader(data, path.resolve().parent, environ)
+    known = {"bot", "imap", "smtp", "local", "limits", "daemon"}
+    for name in sorted(set(data) - known):
+        r.errors.append(f"[{name}]: unknown section")
+    bot = _read_bot(r)
+    local = _read_local(r) if "local" in data else None
+    imap = _read_imap(r) if "imap" in data or local is None else None
+    smtp = _read_smtp(r) if "smtp" in data or local is None else None
+    limits = LimitsConfig(
+        replies_per_day=r.integer("limits", "replies_per_day", 10, low=1),
+        help_per_day=r.integer("limits", "help_per_day", 3, low=0),
+        confirmations_per_day=r.integer("limits", "confirmations_per_day", 3, low=1),
+        max_message_bytes=r.integer("limits", "max_message_bytes", 10_000_000, low=1000),
+    )
+    daemon = DaemonConfig(poll_interval=r.number("daemon", "poll_interval", 60.0, low=0.1))
+    r.unknown_keys()
+    if r.errors:
+        raise ConfigError(f"{path}: " + "; ".join(r.errors))
+    assert bot is not None
+    return Config(path, bot, imap, smtp, local, limits, daemon)
+
+
+def _read_bot(r: _Reader) -> BotConfig | None:
+    address = r.address("bot", "address")
+    timezone = r.string("bot", "timezone", "Europe/London")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.errors.append(f"bot.timezone: unknown time zone {timezone!r}")
+    admins = r.string_list("bot", "admins")
+    for admin in admins:
+        if "@" not in admin:
+            r.errors.append(f"bot.admins: {admin!r} is not an email address")
+    return BotConfig(
+        address=address,
+        name=r.string("bot", "name", "mailbot"),
+        database=r.path("bot", "database", "mailbot.db"),
+        admins=tuple(a.lower() for a in admins),
+        timezone=timezone,
+    )
+
+
+def _read_imap(r: _Reader) -> ImapConfig:
+    s = "imap"
+    host = r.string(s, "host", required=True)
+    security = r.choice(s, "security", SECURITY, "ssl")
+    r.plaintext_only_on_loopback(s, host, security)
+    return ImapConfig(
+        host=host,
+        port=r.integer(s, "port", 993 if security == "ssl" else 143, low=1, high=65535),
+        security=security,
+        username=r.string(s, "username", required=True),
+        password=r.password(s),
+        folder=r.string(s, "folder", "INBOX"),
+        after=r.choice(s, "after", AFTER, "move"),
+        processed_folder=r.string(s, "processed_folder", "Processed"),
+        failed_folder=r.string(s, "failed_folder", "Failed"),
+        batch_size=r.integer(s, "batch_size", 100, low=1, high=5000),
+        timeout=r.number(s, "timeout", 60.0, low=1),
+        ca_file=r.optional_path(s, "ca_file"),
+    )
+
+
+def _read_smtp(r: _Reader) -> SmtpConfig:
+    s = "smtp"
+    host = r.string(s, "host", required=True)
+    security = r.choice(s, "security", SECURITY, "starttls")
+    r.plaintext_only_on_loopback(s, host, security)
+    return SmtpConfig(
+        host=host,
+        port=r.integer(s, "port", 465 if security == "ssl" else 587, low=1, high=65535),
+        security=security,
+        username=r.string(s, "username", ""),
+        password=r.password(s),
+        timeout=r.number(s, "timeout", 60.0, low=1),
+        ca_file=r.optional_path(s, "ca_file"),
+        retry_for_hours=r.number(s, "retry_for_hours", 96.0, low=0),
+    )
+
+
+def _read_local(r: _Reader) -> LocalConfig:
+    host = r.string("local", "smtp_host", "127.0.0.1")
+    if not is_loopback(host):
+        r.errors.append("local.smtp_host: the embedded server listens on loopback only")
+    return LocalConfig(
+        maildir=r.path("local", "maildir", "mail"),
+        smtp_host=host,
+        smtp_port=r.integer("local", "smtp_port", 8025, low=0, high=65535),
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Reader:
+    """Reads typed values from the TOML tree, collecting errors instead of stopping."""
+
+    def __init__(self, data: dict[str, Any], base: Path, environ: Mapping[str, str]):
+        self.data = data
+        self.base = base
+        self.environ = environ
+        self.errors: list[str] = []
+        self.seen: set[tuple[str, str]] = set()
+
+    def _get(self, section: str, key: str) -> Any:
+        self.seen.add((section, key))
+        table = self.data.get(section, {})
+        if not isinstance(table, dict):
+            return None
+        return table.get(key)
+
+    def _typed(self, section: str, key: str, kinds: tuple[type, ...], what: str) -> Any:
+        value = self._get(section, key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            self.errors.append(f"{section}.{key}: expected {what}, got {value!r}")
+            return None
+        return value
+
+    def string(self, section: str, key: str, default: str = "", required: bool = False) -> str:
+        raw = self._get(section, key)
+        if raw is None or raw == "":
+            if required:
+                self.errors.append(f"{section}.{key}: required")
+            return default
+        if not isinstance(raw, str):
+            self.errors.append(f"{section}.{key}: expected a string, got {raw!r}")
+            return default
+        return raw
+
+    def address(self, section: str, key: str) -> str:
+        value = self.string(section, key, required=True).strip().lower()
+        if value and ("@" not in value or any(c.isspace() for c in value)):
+            self.errors.append(f"{section}.{key}: {value!r} is not an email address")
+        return value
+
+    def integer(self, section: str, key: str, default: int, low: int, high: int | None = None) -> int:
+        value = self._typed(section, key, (int,), "a whole number")
+        if value is None:
+            return default
+        if value < low or (high is not None and value > high):
+            limit = f"from {low} to {high}" if high is not None else f"at least {low}"
+            self.errors.append(f"{section}.{key}: must be {limit}, got {value}")
+            return default
+        return int(value)
+
+    def number(self, section: str, key: str, default: float, low: float) -> float:
+        value = self._typed(section, key, (int, float), "a number")
+        if value is None:
+            return default
+        if value < low:
+            self.errors.append(f"{section}.{key}: must be at least {low}, got {value}")
+            return default
+        return float(value)
+
+    def choice(self, section: str, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.string(section, key, default)
+        if value not in choices:
+            self.errors.append(f"{section}.{key}: must be one of {', '.join(choices)}, got {value!r}")
+            return default
+        return value
+
+    def string_list(self, section: str, key: str) -> list[str]:
+        value = self._typed(section, key, (list,), "a list of strings")
+        if value is None:
+            return []
+        if not all(isinstance(v, str) for v in value):
+            self.errors.append(f"{section}.{key}: expected a list of strings")
+            return []
+        return list(value)
+
+    def path(self, section: str, key: str, default: str) -> Path:
+        return self.base / Path(self.string(section, key, default)).expanduser()
+
+    def optional_path(self, section: str, key: str) -> Path | None:
+        value = self.string(section, key, "")
+        return self.base / Path(value).expanduser() if value else None
+
+    def password(self, section: str) -> str:
+        inline = self.string(section, "password", "")
+        env_name = self.string(section, "password_env", "")
+        file_name = self.string(section, "password_file", "")
+        given = [k for k, v in (("password", inline), ("password_env", env_name),
+                                ("password_file", file_name)) if v]
+        if len(given) > 1:
+            self.errors.append(f"{section}.password: set only one of {', '.join(given)}")
+            return ""
+        if env_name:
+            if env_name not in self.environ:
+                self.errors.append(f"{section}.password_env: ${env_name} is not set")
+                return ""
+            return self.environ[env_name]
+        if file_name:
+            try:
+                return (self.base / file_name).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                self.errors.append(f"{section}.password_file: cannot read {file_name}: {exc}")
+                return ""
+        return inline
+
+    def plaintext_only_on_loopback(self, section: str, host: str, security: str) -> None:
+        if security == "none" and host and not is_loopback(host):
+            self.errors.append(
+                f"{section}.security: 'none' sends passwords in clear; allowed only for a "
+                f"loopback host, not {host!r}"
+            )
+
+    def unknown_keys(self) -> None:
+        for section, table in self.data.items():
+            if not isinstance(table, dict):
+                self.errors.append(f"[{section}]: expected a table")
+                continue
+            for key in table:
+                if (section, key) not in self.seen and section in {
+                    "bot", "imap", "smtp", "local", "limits", "daemon"
+                }:
+                    self.errors.append(f"{section}.{key}: unknown key")

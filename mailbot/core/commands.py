@@ -1,0 +1,248 @@
+"""Parse an email into membership commands: data in, data out, never an exception.
+
+The Subject is read first (after ``Re:``/``AW:``/``Fwd:``-style prefixes and ``[list]`` tags),
+then the lines a person typed above any quote or signature. In the Subject a command word may be
+followed by other words ("Join UnMentoring please"); in the body a line counts as a command only
+when it is the command and valid arguments alone, so chatty lines like "Stop by any time" are not
+read as ``stop``. Profile lines (``name: Anne``) attach to the ``join`` or ``update`` they follow;
+profile lines alone mean ``update``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+
+class Verb(StrEnum):
+    join = "join"
+    confirm = "confirm"
+    pause = "pause"
+    resume = "resume"
+    leave = "leave"
+    status = "status"
+    update = "update"
+    help = "help"
+
+
+ALIASES: dict[str, Verb] = {
+    "join": Verb.join,
+    "subscribe": Verb.join,
+    "start": Verb.join,
+    "confirm": Verb.confirm,
+    "pause": Verb.pause,
+    "resume": Verb.resume,
+    "unpause": Verb.resume,
+    "leave": Verb.leave,
+    "unsubscribe": Verb.leave,
+    "stop": Verb.leave,
+    "status": Verb.status,
+    "update": Verb.update,
+    "help": Verb.help,
+}
+
+PROFILE_KEYS: dict[str, str] = {
+    "name": "name",
+    "phone": "phone",
+    "mobile": "phone",
+    "tel": "phone",
+    "skype": "skype",
+    "google": "google",
+    "org": "org",
+    "organisation": "org",
+    "organization": "org",
+    "company": "org",
+    "about": "about",
+    "bio": "about",
+}
+PROFILE_FIELDS = ("name", "org", "phone", "skype", "google", "about")
+PROFILE_MAX = {"name": 80, "org": 80, "phone": 40, "skype": 80, "google": 120, "about": 200}
+
+MAX_COMMANDS = 10
+MAX_PAUSE_ROUNDS = 52
+TOKEN_RE = re.compile(r"\bconfirm[\s:]+([a-z2-7]{24})\b", re.IGNORECASE)
+_PREFIX_RE = re.compile(
+    r"^\s*(?:(?:re|aw|sv|vs|antw|antwort|ref|res|r|fw|fwd|wg|tr|rv|enc|doorst)"
+    r"\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*|\[[^\]]{1,40}\]\s*)+",
+    re.IGNORECASE,
+)
+_PROFILE_RE = re.compile(r"^([A-Za-z]+)\s*[:=]\s*(.*)$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+@dataclass(frozen=True)
+class Command:
+    verb: Verb
+    profile: tuple[tuple[str, str], ...] = ()
+    rounds: int | None = None
+    until: date | None = None
+    token: str | None = None
+    error: str | None = None
+    text: str = ""
+
+    def with_profile(self, items: list[tuple[str, str]]) -> Command:
+        merged = dict(self.profile)
+        merged.update(items)
+        return Command(self.verb, tuple(merged.items()), self.rounds, self.until,
+                       self.token, self.error, self.text)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    commands: tuple[Command, ...] = ()
+    unknown: tuple[str, ...] = ()
+    dropped: int = 0  # commands past MAX_COMMANDS, ignored
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def verbs(self) -> list[str]:
+        return [c.verb.value for c in self.commands]
+
+
+def strip_subject_prefixes(subject: str) -> str:
+    return _PREFIX_RE.sub("", subject or "").strip()
+
+
+def clean_value(value: str, limit: int) -> str:
+    """One line of plain text: control characters (header injection) become spaces."""
+    return " ".join(_CONTROL_RE.sub(" ", value).split())[:limit]
+
+
+def parse_commands(subject: str, lines: list[str]) -> Parsed:
+    commands: list[Command] = []
+    unknown: list[str] = []
+    orphan_profile: list[tuple[str, str]] = []
+    notes: list[str] = []
+    first = parse_subject(subject)
+    if first is not None:
+        commands.append(first)
+    for line in lines:
+        profile = parse_profile_line(line)
+        if profile is not None:
+            if profile[1] is None:
+                notes.append(f"{profile[0]}: that is too long, so I kept the first part")
+            _attach_profile(commands, orphan_profile, (profile[0], profile[2]))
+            continue
+        command = parse_line(line)
+        if command is not None:
+            commands.append(command)
+        elif not commands:
+            unknown.append(clean_value(line, 60))
+    if orphan_profile:
+        commands.append(Command(Verb.update, tuple(orphan_profile), text="update"))
+    unique = _dedupe(commands)
+    if commands:
+        unknown = []
+    return Parsed(tuple(unique[:MAX_COMMANDS]), tuple(unknown[:3]),
+                  max(0, len(unique) - MAX_COMMANDS), tuple(notes))
+
+
+def _attach_profile(commands: list[Command], orphan: list[tuple[str, str]],
+                    item: tuple[str, str]) -> None:
+    for i in range(len(commands) - 1, -1, -1):
+        if commands[i].verb in (Verb.join, Verb.update):
+            commands[i] = commands[i].with_profile([item])
+            return
+    orphan.append(item)
+
+
+def _dedupe(commands: list[Command]) -> list[Command]:
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for c in commands:
+        key = (c.verb, c.rounds, c.until, c.token, c.profile)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+def parse_subject(subject: str) -> Command | None:
+    text = strip_subject_prefixes(subject)
+    token = TOKEN_RE.search(text)
+    if token:
+        return Command(Verb.confirm, token=token.group(1).lower(), text="confirm")
+    words = text.split()
+    if not words:
+        return None
+    verb = ALIASES.get(words[0].lower().rstrip(".!,:;"))
+    if verb is None:
+        return None
+    command = _with_arguments(verb, words[1:], words[0])
+    if command.error and verb not in (Verb.pause, Verb.confirm):
+        # "Join UnMentoring please": the Subject may carry extra words after a plain command.
+        return Command(verb, text=words[0].lower())
+    return command
+
+
+def parse_line(line: str) -> Command | None:
+    words = line.split()
+    if not words:
+        return None
+    verb = ALIASES.get(words[0].lower().rstrip(".!"))
+    if verb is None:
+        return None
+    command = _with_arguments(verb, words[1:], words[0])
+    if command.error and verb not in (Verb.pause, Verb.confirm):
+        return None
+    if command.error and verb == Verb.pause and not _looks_like_pause_args(words[1:]):
+        return None
+    return command
+
+
+def parse_profile_line(line: str) -> tuple[str, str | None, str] | None:
+    """``(field, value or None when cut, cut value)`` for a ``key: value`` line."""
+    match = _PROFILE_RE.match(line.strip())
+    if not match:
+        return None
+    key = PROFILE_KEYS.get(match.group(1).lower())
+    if key is None:
+        return None
+    raw = clean_value(match.group(2), 10_000)
+    value = raw[: PROFILE_MAX[key]]
+    return key, (value if value == raw else None), value
+
+
+def _looks_like_pause_args(args: list[str]) -> bool:
+    return bool(args) and (args[0].isdigit() or args[0].lower() in ("until", "for"))
+
+
+def _with_arguments(verb: Verb, args: list[str], word: str) -> Command:
+    text = " ".join([word.lower(), *args])[:80]
+    if verb == Verb.pause:
+        return _pause(args, text)
+    if verb == Verb.confirm:
+        token = args[0].lower() if len(args) == 1 else ""
+        if re.fullmatch(r"[a-z2-7]{24}", token):
+            return Command(verb, token=token, text="confirm")
+        return Command(verb, error="confirm needs the code from the confirmation email",
+                       text="confirm")
+    if args:
+        return Command(verb, error=f"{verb.value} takes nothing after it", text=text)
+    return Command(verb, text=text)
+
+
+def _pause(args: list[str], text: str) -> Command:
+    words = [a.lower().rstrip(".") for a in args]
+    if words and words[0] == "for":
+        words = words[1:]
+    if not words:
+        return Command(Verb.pause, text=text)
+    if words[0] == "until" and len(words) == 2:
+        try:
+            return Command(Verb.pause, until=date.fromisoformat(words[1]), text=text)
+        except ValueError:
+            pass
+        return Command(Verb.pause, error="write the date as YYYY-MM-DD, e.g. pause until "
+                       "2026-01-31", text=text)
+    if words[0].isdigit() and (len(words) == 1 or (len(words) == 2 and
+                                                    words[1] in ("round", "rounds"))):
+        rounds = int(words[0])
+        if 1 <= rounds <= MAX_PAUSE_ROUNDS:
+            return Command(Verb.pause, rounds=rounds, text=text)
+        return Command(Verb.pause, error=f"pause N takes 1 to {MAX_PAUSE_ROUNDS} rounds",
+                       text=text)
+    return Command(Verb.pause, error="try pause, pause 2 (rounds) or pause until YYYY-MM-DD",
+                   text=text)

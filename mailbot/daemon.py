@@ -1,0 +1,99 @@
+"""The daemon loop: poll, send, scheduled jobs; SIGTERM/SIGINT finish the message in hand."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+from mailbot.app import App
+from mailbot.errors import MailbotError
+
+log = logging.getLogger(__name__)
+
+
+class InstanceLock:
+    """One daemon per database: a second ``mailbot run`` refuses to start."""
+
+    def __init__(self, database: Path):
+        self.path = database.with_name(database.name + ".lock")
+        self.handle: IO[str] | None = None
+
+    def acquire(self) -> None:
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise MailbotError(f"another mailbot is already running on this database "
+                               f"({self.path})") from None
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self.handle = handle
+
+    def release(self) -> None:
+        if self.handle:
+            self.handle.close()
+            self.handle = None
+
+
+class Daemon:
+    def __init__(self, app: App, stop: threading.Event | None = None):
+        self.app = app
+        self.stop = stop or threading.Event()
+
+    def cycle(self) -> None:
+        service = self.app.service
+        try:
+            inbox = self.app.open_inbox()
+            try:
+                report = service.poll(inbox, self.stop.is_set)
+            finally:
+                inbox.close()
+            if report.processed or report.failed:
+                log.info("poll: %d processed, %d set aside", report.processed, report.failed)
+        except MailbotError as exc:
+            log.error("poll failed, will try again next cycle: %s", exc)
+        if not self.stop.is_set():
+            service.resume_due()
+        sent = service.send(self.app.transport, self.stop.is_set)
+        if sent.sent or sent.retrying or sent.failed:
+            log.info("send: %d sent, %d to retry, %d failed", sent.sent, sent.retrying,
+                     sent.failed)
+
+    def run(self, once: bool = False) -> None:
+        lock = InstanceLock(self.app.config.bot.database)
+        lock.acquire()
+        previous = self._install_signals()
+        try:
+            while not self.stop.is_set():
+                self.cycle()
+                if once:
+                    break
+                self.stop.wait(self.app.config.daemon.poll_interval)
+        finally:
+            self._restore_signals(previous)
+            lock.release()
+        log.info("stopped")
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous = {}
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, self._on_signal)
+        return previous
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        log.info("%s received: finishing the message in hand", signal.Signals(signum).name)
+        self.stop.set()
+
+    @staticmethod
+    def _restore_signals(previous: dict[int, Any]) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,142 @@
+"""The outbox edge: hand queued messages to SMTP (or, embedded, to local mailboxes).
+
+Errors are sorted into temporary (retry later, nothing lost) and permanent (this message
+cannot be delivered), following SMTP's own 4xx/5xx split.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import smtplib
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Protocol
+
+from mailbot.config import SmtpConfig
+from mailbot.errors import OutboxError
+from mailbot.inbox import tls_context
+
+
+class TemporaryFailure(OutboxError):
+    """Try again later: the server is down, busy or said 4xx."""
+
+
+class ConnectionLost(TemporaryFailure):
+    """The connection is gone; the rest of the batch waits for the next run."""
+
+
+class PermanentFailure(OutboxError):
+    """The server refused this message for good (5xx)."""
+
+
+class Connection(Protocol):
+    def send(self, mail_from: str, recipients: tuple[str, ...], raw: bytes) -> dict[str, str]:
+        """Deliver one message; returns the recipients refused, with the reason."""
+        ...
+
+
+class Transport(Protocol):
+    def connect(self) -> Iterator[Connection]:
+        """A context manager holding one session for a batch of messages."""
+        ...
+
+
+class SmtpConnection:
+    def __init__(self, client: smtplib.SMTP):
+        self.client = client
+
+    def send(self, mail_from: str, recipients: tuple[str, ...], raw: bytes) -> dict[str, str]:
+        try:
+            refused = self.client.sendmail(mail_from, list(recipients), raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            reason = "; ".join(f"{r}: {c} {_decode(m)}" for r, (c, m) in exc.recipients.items())
+            if all(code >= 500 for code in codes):
+                raise PermanentFailure(reason) from exc
+            raise TemporaryFailure(reason) from exc
+        except smtplib.SMTPServerDisconnected as exc:
+            raise ConnectionLost(f"connection lost: {exc}") from exc
+        except smtplib.SMTPResponseException as exc:
+            reason = f"{exc.smtp_code} {_decode(exc.smtp_error)}"
+            if exc.smtp_code >= 500:
+                raise PermanentFailure(reason) from exc
+            raise TemporaryFailure(reason) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ConnectionLost(f"connection failed: {exc}") from exc
+        return {r: f"{c} {_decode(m)}" for r, (c, m) in refused.items()}
+
+
+class SmtpTransport:
+    def __init__(self, config: SmtpConfig):
+        self.config = config
+
+    @contextmanager
+    def connect(self) -> Iterator[SmtpConnection]:
+        client = self._open()
+        try:
+            yield SmtpConnection(client)
+        finally:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+
+    def _open(self) -> smtplib.SMTP:
+        c = self.config
+        try:
+            client: smtplib.SMTP
+            if c.security == "ssl":
+                client = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout,
+                                          context=tls_context(c.ca_file))
+            else:
+                client = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
+                if c.security == "starttls":
+                    client.starttls(context=tls_context(c.ca_file))
+            if c.username:
+                client.login(c.username, c.password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise TemporaryFailure(f"SMTP login as {c.username} refused: {exc.smtp_code} "
+                                   f"{_decode(exc.smtp_error)}") from exc
+        except (TimeoutError, OSError, ssl.SSLError, smtplib.SMTPException) as exc:
+            raise TemporaryFailure(f"cannot reach SMTP server {c.host}:{c.port}: {exc}") \
+                from exc
+        return client
+
+    def check(self) -> str:
+        with self.connect() as conn:
+            conn.client.noop()
+        return f"logged in to {self.config.host}:{self.config.port}"
+
+
+def _decode(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def deliver_local(root: Path, recipient: str, raw: bytes) -> None:
+    """Drop a message into ``root/<address>/``, a Maildir any mail client can open."""
+    root.mkdir(parents=True, exist_ok=True)
+    box = mailbox.Maildir(root / recipient.lower(), create=True)
+    box.add(raw)
+
+
+class LocalConnection:
+    def __init__(self, root: Path):
+        self.root = root
+
+    def send(self, mail_from: str, recipients: tuple[str, ...], raw: bytes) -> dict[str, str]:
+        for recipient in recipients:
+            deliver_local(self.root, recipient, raw)
+        return {}
+
+
+class LocalTransport:
+    """The embedded default: outgoing mail lands in local mailboxes."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    @contextmanager
+    def connect(self) -> Iterator[LocalConnection]:
+        yield LocalConnection(self.root)

@@ -1,0 +1,116 @@
+"""The jinja2 edge: render every email from a template, then wrap it in proper headers.
+
+A template has a ``subject`` block and a body. Plain-text templates are not autoescaped (they
+are plain text); ``.html`` templates are. Undefined names fail loudly (StrictUndefined).
+"""
+
+from __future__ import annotations
+
+import email.policy
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+PACKAGE_TEMPLATES = Path(str(files("mailbot.templates")))
+POLICY = email.policy.SMTP.clone(max_line_length=78)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+
+
+def make_environment(extra_dir: Path | None = None) -> jinja2.Environment:
+    dirs = [str(extra_dir)] if extra_dir else []
+    dirs.append(str(PACKAGE_TEMPLATES))
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(dirs),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+class Renderer:
+    def __init__(self, extra_dir: Path | None = None):
+        self.env = make_environment(extra_dir)
+
+    def render(self, name: str, context: dict[str, Any]) -> Rendered:
+        """A whole email: its subject block, and the template (with its layout) as body."""
+        template = self.env.get_template(f"{name}.txt")
+        return Rendered(self._block(template, "subject", context), _tidy(template.render(context)))
+
+    def render_section(self, name: str, context: dict[str, Any]) -> Rendered:
+        """A part of a notice: its subject and body blocks only."""
+        template = self.env.get_template(f"{name}.txt")
+        return Rendered(self._block(template, "subject", context),
+                        _tidy("".join(template.blocks["body"](template.new_context(context)))))
+
+    @staticmethod
+    def _block(template: jinja2.Template, block: str, context: dict[str, Any]) -> str:
+        if block not in template.blocks:
+            return ""
+        text = "".join(template.blocks[block](template.new_context(context)))
+        return " ".join(text.split())
+
+
+def _tidy(text: str) -> str:
+    lines = [line.rstrip() if line != "-- " else line for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line == "" and (not out or out[-1] == ""):
+            continue
+        out.append(line)
+    return "\n".join(out).strip("\n") + "\n"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What every outgoing message carries besides its text."""
+
+    bot_name: str
+    bot_address: str
+    kind: str
+    message_id: str
+    date: datetime
+    auto_submitted: str = "auto-replied"
+    in_reply_to: str = ""
+    references: str = ""
+
+
+def compose(envelope: Envelope, to: list[tuple[str, str]], rendered: Rendered) -> EmailMessage:
+    """An EmailMessage with the list and robot headers; names never break a header."""
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = Address(display_name=_one_line(envelope.bot_name),
+                          addr_spec=envelope.bot_address)
+    msg["To"] = [Address(display_name=_one_line(name), addr_spec=addr) for name, addr in to]
+    msg["Subject"] = _one_line(rendered.subject)
+    msg["Date"] = format_datetime(envelope.date)
+    msg["Message-ID"] = envelope.message_id
+    if envelope.in_reply_to:
+        msg["In-Reply-To"] = envelope.in_reply_to
+        msg["References"] = " ".join(filter(None, [envelope.references, envelope.in_reply_to]))
+    msg["Auto-Submitted"] = envelope.auto_submitted
+    # Asks Exchange/Outlook not to send out-of-office replies back to us (loop prevention).
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg["List-Id"] = f"{_one_line(envelope.bot_name)} <{envelope.bot_address.replace('@', '.')}>"
+    msg["List-Unsubscribe"] = f"<mailto:{envelope.bot_address}?subject=leave>"
+    msg["List-Help"] = f"<mailto:{envelope.bot_address}?subject=help>"
+    msg["X-Mailbot-Kind"] = envelope.kind
+    msg.set_content(rendered.text, cte="quoted-printable" if not rendered.text.isascii()
+                    else "7bit")
+    return msg
+
+
+def _one_line(value: str) -> str:
+    return " ".join(str(value).replace("\r", " ").replace("\n", " ").split())

@@ -1,0 +1,433 @@
+"""Use cases: handle one inbound message, poll an inbox, send the outbox, resume due pauses.
+
+Each inbound message is handled in one SQLite transaction that holds its effects (membership
+changes, queued replies) and the record that it was processed. Only after that commit is the
+message acknowledged in the inbox, so a crash in between repeats nothing: the next poll sees
+the record and just moves the message.
+"""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import logging
+import re
+import secrets
+import sqlite3
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import getaddresses, make_msgid
+from typing import Any
+
+from mailbot.clock import Clock
+from mailbot.config import Config
+from mailbot.core.commands import MAX_COMMANDS, Command, Verb, parse_commands
+from mailbot.core.membership import Member, Outcome, State, TokenCheck, decide
+from mailbot.core.robots import Sender, classify
+from mailbot.core.text import body_text, command_lines
+from mailbot.inbox import InboundItem, Inbox
+from mailbot.outbox import ConnectionLost, PermanentFailure, TemporaryFailure, Transport
+from mailbot.render import Envelope, Rendered, Renderer, compose
+from mailbot.store import OutgoingMail, QueuedMail, SqliteStore, stamp
+
+log = logging.getLogger(__name__)
+
+TOKEN_DAYS = 7
+_MSGID_RE = re.compile(r"<[^<>\s]+>")
+
+
+def new_token() -> str:
+    """120 random bits, lower-case base32: easy to read aloud, impossible to guess."""
+    return base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: str
+    sender: str = ""
+    verbs: tuple[str, ...] = ()
+    set_aside: bool = False
+
+
+@dataclass
+class PollReport:
+    processed: int = 0
+    ignored: int = 0
+    failed: int = 0
+    outcomes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+@dataclass
+class _Reply:
+    outcome: Outcome
+    command: Command
+    member: Member | None
+
+
+class Service:
+    def __init__(self, config: Config, store: SqliteStore, renderer: Renderer, clock: Clock,
+                 make_token: Callable[[], str] = new_token):
+        self.config = config
+        self.store = store
+        self.renderer = renderer
+        self.clock = clock
+        self.make_token = make_token
+        self.own = frozenset({config.bot.address} | (
+            {config.imap.username.lower()} if config.imap and "@" in config.imap.username
+            else set()))
+
+    # --- inbound -------------------------------------------------------------------------
+
+    def poll(self, inbox: Inbox, should_stop: Callable[[], bool] = lambda: False) -> PollReport:
+        report = PollReport()
+        limits = self.config.limits
+        size = self.config.imap.batch_size if self.config.imap else 100
+        for batch in inbox.batches(size, limits.max_message_bytes):
+            done: list[InboundItem] = []
+            aside: list[InboundItem] = []
+            for item in batch:
+                if should_stop():
+                    break
+                result = self._process_safely(item)
+                report.outcomes.append(result.outcome)
+                if result.set_aside:
+                    aside.append(item)
+                    report.failed += 1
+                else:
+                    done.append(item)
+                    report.processed += 1
+                    report.ignored += result.outcome.startswith("ignored")
+            inbox.done(done)
+            inbox.set_aside(aside)
+            if should_stop():
+                break
+        return report
+
+    def _process_safely(self, item: InboundItem) -> Result:
+        try:
+            return self.process(item)
+        except sqlite3.OperationalError:
+            raise  # the database itself is in trouble: stop, do not shunt good mail
+        except Exception as exc:  # noqa: BLE001 - any bug in handling sets this one message aside
+            reason = f"{type(exc).__name__}: {exc}"[:300]
+            log.exception("uid=%s set aside: %s", item.uid, reason)
+            with self.store.atomic():
+                self.store.record_failure(item.mailbox, item.uidvalidity, item.uid, "",
+                                          reason, self.clock.now())
+            return Result(f"failed: {reason}", set_aside=True)
+
+    def process(self, item: InboundItem) -> Result:
+        now = self.clock.now()
+        with self.store.atomic():
+            if self.store.inbound_seen(item.mailbox, item.uidvalidity, item.uid):
+                return Result("already processed")
+            result, message_id = self._handle(item, now)
+            self.store.record_inbound(item.mailbox, item.uidvalidity, item.uid, message_id,
+                                      result.sender, "", list(result.verbs), result.outcome,
+                                      now)
+        log.info("uid=%s from=%s verbs=%s outcome=%s", item.uid, result.sender or "-",
+                 ",".join(result.verbs) or "-", result.outcome)
+        return result
+
+    def _handle(self, item: InboundItem, now: datetime) -> tuple[Result, str]:
+        if not item.raw:
+            return Result(f"set aside: {item.size} bytes is over the size limit",
+                          set_aside=True), ""
+        msg = email.message_from_bytes(item.raw, policy=email.policy.default)
+        message_id = _header(msg, "Message-ID")[:300]
+        if message_id and self.store.message_id_seen(message_id):
+            return Result("ignored: duplicate Message-ID"), message_id
+        verdict = classify(msg, self.own)
+        if verdict.sender != Sender.human:
+            return Result(f"ignored: {verdict.sender.value} ({verdict.reason})"), message_id
+        name, sender = _from_address(msg)
+        if not sender:
+            return Result("ignored: no usable From address"), message_id
+        if sender in self.own:
+            return Result("ignored: from our own address"), message_id
+        return self._act(msg, item, name, sender, now), message_id
+
+    def _act(self, msg: EmailMessage, item: InboundItem, name: str, sender: str,
+             now: datetime) -> Result:
+        subject = _header(msg, "Subject")
+        parsed = parse_commands(subject, command_lines(body_text(msg)))
+        commands = list(parsed.commands)
+        reply_token = self.store.token_by_message_ids(_referenced_ids(msg))
+        if reply_token and not any(c.verb in (Verb.confirm, Verb.leave) for c in commands):
+            commands = [Command(Verb.confirm, text="confirm"),
+                        *[c for c in commands if c.verb != Verb.join]]
+        replies = [self._apply(c, sender, name, reply_token, now) for c in commands]
+        key = f"in:{item.mailbox}:{item.uidvalidity}:{item.uid}"
+        reply_to = (_header(msg, "Message-ID"), _header(msg, "References"))
+        if not commands:
+            member = self.store.get_member(sender)
+            queued = self._notice(key, sender, member, [("notice/unknown", {
+                "unknown": list(parsed.unknown)})], 0, reply_to, now, topic="notice/unknown")
+            return Result("unknown command" + ("" if queued else " (reply rate-limited)"),
+                          sender)
+        outcome = self._reply(key, sender, replies, parsed.dropped, reply_to, now)
+        return Result(outcome, sender, tuple(c.verb.value for c in commands))
+
+    def _apply(self, command: Command, sender: str, name: str,
+               reply_token: dict[str, Any] | None, now: datetime) -> _Reply:
+        member = self.store.get_member(sender)
+        check, token_row = None, None
+        if command.verb == Verb.confirm:
+            token_row = self.store.token_by_code(command.token) if command.token else reply_token
+            check = self._check_token(token_row, sender, now)
+        outcome = decide(member, command, self._today(now), check)
+        if outcome.use_token and token_row:
+            self.store.use_token(token_row["token_hash"], now)
+        if outcome.state is not None:
+            member = self._move(member, sender, name, outcome, now)
+            self.store.event(sender, command.verb.value, outcome.reply, now)
+        return _Reply(outcome, command, member)
+
+    def _check_token(self, row: dict[str, Any] | None, sender: str,
+                     now: datetime) -> TokenCheck:
+        if row is None:
+            return TokenCheck.unknown
+        if row["email"] != sender:
+            return TokenCheck.other_address
+        if row["used_at"]:
+            return TokenCheck.used
+        if row["expires_at"] < stamp(now):
+            return TokenCheck.expired
+        return TokenCheck.ok
+
+    def _move(self, member: Member | None, sender: str, name: str, outcome: Outcome,
+              now: datetime) -> Member:
+        state = outcome.state
+        assert state is not None
+        times: dict[str, datetime] = {}
+        if member is None or member.state == State.left:
+            domain = sender.rpartition("@")[2]
+            base = member or Member(sender, State.pending)
+            member = replace(base, name=base.name or name, org=base.org or domain)
+        if state == State.active and member.state == State.pending:
+            times["confirmed_at"] = now
+        if state == State.left:
+            times["left_at"] = now
+        pause = {"pause_rounds": outcome.pause_rounds, "paused_until": outcome.paused_until}
+        if state != State.paused:
+            pause = {"pause_rounds": None, "paused_until": None}
+        elif member.state == State.paused and outcome.reply != "notice/paused":
+            pause = {"pause_rounds": member.pause_rounds, "paused_until": member.paused_until}
+        member = replace(member, state=state, **outcome.profile, **pause)
+        self.store.save_member(member, now, **times)
+        return member
+
+    # --- replies ---------------------------------------------------------------------------
+
+    def _reply(self, key: str, sender: str, replies: list[_Reply], dropped: int,
+               reply_to: tuple[str, str], now: datetime) -> str:
+        done: list[str] = []
+        sections: list[tuple[str, dict[str, Any]]] = []
+        final = replies[-1].member
+        for r in replies:
+            extra = {"command": r.command.text, "detail": r.outcome.detail,
+                     "profile_changed": bool(r.outcome.profile) and r.outcome.state is not None}
+            if r.outcome.reply == "confirm":
+                done.append(self._confirmation(key, sender, r.member, r.outcome, reply_to, now))
+            elif r.outcome.reply == "welcome":
+                done.append(self._single(key, "welcome", sender, r.member, reply_to, now))
+            else:
+                sections.append((r.outcome.reply, {**extra, "member": _member_view(
+                    r.member, sender, self._today(now))}))
+        if sections:
+            queued = self._notice(key, sender, final, sections, dropped, reply_to, now)
+            done.append("notice" if queued else "notice rate-limited")
+        return ", ".join(done) or "no reply"
+
+    def _confirmation(self, key: str, sender: str, member: Member | None, outcome: Outcome,
+                      reply_to: tuple[str, str], now: datetime) -> str:
+        day = now - timedelta(days=1)
+        if self.store.mail_count(sender, day, ("confirm",)) >= \
+                self.config.limits.confirmations_per_day:
+            return "confirm rate-limited"
+        token = self.make_token()
+        message_id = self._message_id("confirm")
+        expires = now + timedelta(days=TOKEN_DAYS)
+        self.store.add_token(token, sender, message_id, now, expires)
+        context = self._context(member, sender, now, token=token, detail=outcome.detail,
+                                expires=expires.astimezone(self.config.tz).strftime(
+                                    "%A %-d %B %Y, %H:%M %Z"))
+        rendered = self.renderer.render("confirm", context)
+        return self._queue(f"{key}:confirm", "confirm", "confirm", sender, member, rendered,
+                           reply_to, now, message_id)
+
+    def _single(self, key: str, name: str, sender: str, member: Member | None,
+                reply_to: tuple[str, str], now: datetime) -> str:
+        rendered = self.renderer.render(name, self._context(member, sender, now))
+        return self._queue(f"{key}:{name}", name, name, sender, member, rendered, reply_to, now)
+
+    def _notice(self, key: str, sender: str, member: Member | None,
+                sections: list[tuple[str, dict[str, Any]]], dropped: int,
+                reply_to: tuple[str, str], now: datetime, topic: str = "notice") -> bool:
+        if topic == "notice/unknown":
+            help_count = self.store.mail_count(sender, now - timedelta(days=1), (topic,))
+            if help_count >= self.config.limits.help_per_day:
+                return False
+        parts = [self.renderer.render_section(name, {**self._context(member, sender, now),
+                                                     **extra})
+                 for name, extra in sections]
+        subject = parts[0].subject if len(parts) == 1 else f"{self.config.bot.name}: " \
+            "your requests"
+        context = self._context(member, sender, now, sections=[p.text.strip() for p in parts],
+                                dropped=dropped, max_commands=MAX_COMMANDS)
+        body = self.renderer.render("notice", context)
+        outcome = self._queue(f"{key}:notice", "notice", topic, sender, member,
+                              Rendered(subject, body.text), reply_to, now)
+        return outcome != "rate-limited"
+
+    def _queue(self, key: str, kind: str, topic: str, sender: str, member: Member | None,
+               rendered: Rendered, reply_to: tuple[str, str], now: datetime,
+               message_id: str = "", auto: str = "auto-replied") -> str:
+        if self.store.mail_count(sender, now - timedelta(days=1)) >= \
+                self.config.limits.replies_per_day:
+            log.warning("not replying to %s: %s replies today already", sender,
+                        self.config.limits.replies_per_day)
+            return "rate-limited"
+        bot = self.config.bot
+        envelope = Envelope(bot.name, bot.address, kind, message_id or self._message_id(kind),
+                            now, auto, in_reply_to=reply_to[0], references=reply_to[1])
+        msg = compose(envelope, [(member.name if member else "", sender)], rendered)
+        self.store.enqueue(OutgoingMail(key, kind, topic, bot.address, (sender,),
+                                        envelope.message_id, msg.as_bytes()), now)
+        return kind
+
+    def _message_id(self, kind: str) -> str:
+        return make_msgid(idstring=kind, domain=self.config.bot.domain)
+
+    def _today(self, now: datetime) -> date:
+        return now.astimezone(self.config.tz).date()
+
+    def _context(self, member: Member | None, sender: str, now: datetime,
+                 **extra: Any) -> dict[str, Any]:
+        today = self._today(now)
+        context: dict[str, Any] = {
+            "bot": {"name": self.config.bot.name, "address": self.config.bot.address},
+            "member": _member_view(member, sender, today),
+            "example_date": (today + timedelta(days=30)).isoformat(),
+            "detail": "", "command": "", "unknown": [], "profile_changed": False,
+            "automatic": False, "sections": [], "dropped": 0, "max_commands": MAX_COMMANDS,
+        }
+        context.update(extra)
+        return context
+
+    # --- scheduled -----------------------------------------------------------------------
+
+    def resume_due(self) -> int:
+        """Members whose ``pause until`` date has come are back in, with a short notice."""
+        now = self.clock.now()
+        count = 0
+        for member in self.store.members_to_resume(self._today(now)):
+            with self.store.atomic():
+                back = replace(member, state=State.active, paused_until=None, pause_rounds=None)
+                self.store.save_member(back, now)
+                self.store.event(member.email, "resume", "pause date reached", now)
+                key = f"resume:{member.email}:{member.paused_until}"
+                self._notice(key, member.email, back, [("notice/resumed", {"automatic": True})],
+                             0, ("", ""), now)
+            count += 1
+        return count
+
+    # --- outbound ----------------------------------------------------------------------------
+
+    def send(self, transport: Transport, should_stop: Callable[[], bool] = lambda: False,
+             limit: int = 500) -> SendReport:
+        report = SendReport()
+        due = self.store.due_mail(self.clock.now(), limit)
+        if not due:
+            return report
+        try:
+            with transport.connect() as conn:
+                for mail in due:
+                    if should_stop():
+                        break
+                    if not self._send_one(conn, mail, report):
+                        break
+        except TemporaryFailure as exc:  # could not connect at all: everything waits
+            log.warning("SMTP unavailable, %d message(s) stay queued: %s", len(due), exc)
+            for mail in due:
+                self._retry(mail, str(exc), report)
+        return report
+
+    def _send_one(self, conn: Any, mail: QueuedMail, report: SendReport) -> bool:
+        try:
+            refused = conn.send(mail.mail_from, mail.recipients, mail.raw)
+        except ConnectionLost as exc:
+            self._retry(mail, str(exc), report)
+            return False
+        except TemporaryFailure as exc:
+            self._retry(mail, str(exc), report)
+            return True
+        except PermanentFailure as exc:
+            log.warning("outbox id=%s key=%s refused for good: %s", mail.id, mail.key, exc)
+            self.store.mark_failed(mail.id, str(exc))
+            report.failed += 1
+            return True
+        self.store.mark_sent(mail.id, self.clock.now(), "; ".join(
+            f"{r}: {e}" for r, e in refused.items()))
+        log.info("sent id=%s kind=%s to=%s", mail.id, mail.kind, ",".join(mail.recipients))
+        report.sent += 1
+        return True
+
+    def _retry(self, mail: QueuedMail, error: str, report: SendReport) -> None:
+        now = self.clock.now()
+        give_up = datetime.fromisoformat(mail.created_at) + timedelta(
+            hours=self.config.smtp.retry_for_hours if self.config.smtp else 96)
+        if now >= give_up:
+            self.store.mark_failed(mail.id, f"gave up retrying: {error}")
+            report.failed += 1
+            return
+        delay = min(60 * 2 ** mail.attempts, 3600)
+        self.store.mark_retry(mail.id, error, now + timedelta(seconds=delay))
+        report.retrying += 1
+
+
+def _header(msg: EmailMessage, name: str) -> str:
+    """A header as one line of text; a malformed header reads as empty, never raises."""
+    try:
+        value = msg.get(name)
+    except Exception:  # noqa: BLE001 - the email package raises many kinds on bad headers
+        return ""
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _from_address(msg: EmailMessage) -> tuple[str, str]:
+    try:
+        pairs = getaddresses([str(msg.get("From", ""))])
+    except Exception:  # noqa: BLE001
+        return "", ""
+    for name, address in pairs:
+        address = address.strip().lower()
+        if "@" in address and " " not in address and len(address) <= 254:
+            return " ".join(name.split())[:80], address
+    return "", ""
+
+
+def _referenced_ids(msg: EmailMessage) -> list[str]:
+    ids = _MSGID_RE.findall(_header(msg, "In-Reply-To") + " " + _header(msg, "References"))
+    return list(dict.fromkeys(ids))[-20:]
+
+
+def _member_view(member: Member | None, sender: str, today: date) -> dict[str, Any]:
+    if member is None:
+        return {"email": sender, "state": "none", "name": "", "org": "", "phone": "",
+                "skype": "", "google": "", "about": "", "pause_rounds": None,
+                "paused_until": None}
+    view = asdict(member)
+    view["state"] = member.state.value
+    view["paused_until"] = member.paused_until.isoformat() if member.paused_until else None
+    return view

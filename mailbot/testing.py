@@ -1,0 +1,152 @@
+"""Test doubles shipped with the package: a clock, an inbox and a transport in memory.
+
+They stand in at our own Protocols (``Clock``, ``Inbox``, ``Transport``), never inside a
+library, so service tests need no sockets; the real edges are tested against real servers.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from mailbot.config import Config, parse_config
+from mailbot.inbox import InboundItem
+from mailbot.outbox import TemporaryFailure
+
+
+class FixedClock:
+    def __init__(self, moment: datetime = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)):
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
+
+
+@dataclass
+class FakeInbox:
+    mailbox: str = "fake:INBOX"
+    uidvalidity: int = 1
+    waiting: dict[int, bytes] = field(default_factory=dict)
+    processed: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    next_uid: int = 1
+
+    def deliver(self, raw: bytes | EmailMessage) -> int:
+        uid = self.next_uid
+        self.next_uid += 1
+        self.waiting[uid] = raw if isinstance(raw, bytes) else raw.as_bytes()
+        return uid
+
+    def count(self) -> int:
+        return len(self.waiting)
+
+    def batches(self, size: int, max_bytes: int) -> Iterator[list[InboundItem]]:
+        uids = sorted(self.waiting)
+        for start in range(0, len(uids), size):
+            yield [InboundItem(self.mailbox, self.uidvalidity, str(u),
+                               self.waiting[u] if len(self.waiting[u]) <= max_bytes else b"",
+                               len(self.waiting[u]))
+                   for u in uids[start:start + size] if u in self.waiting]
+
+    def done(self, items: list[InboundItem]) -> None:
+        for item in items:
+            self.waiting.pop(int(item.uid), None)
+            self.processed.append(int(item.uid))
+
+    def set_aside(self, items: list[InboundItem]) -> None:
+        for item in items:
+            self.waiting.pop(int(item.uid), None)
+            self.failed.append(int(item.uid))
+
+    def close(self) -> None:
+        pass
+
+
+class RecordingConnection:
+    def __init__(self, transport: RecordingTransport):
+        self.transport = transport
+
+    def send(self, mail_from: str, recipients: tuple[str, ...], raw: bytes) -> dict[str, str]:
+        if self.transport.fail_with is not None:
+            raise self.transport.fail_with
+        self.transport.sent.append((mail_from, recipients, raw))
+        return {}
+
+
+class RecordingTransport:
+    """Keeps what was sent; set ``down`` to refuse connections, ``fail_with`` per message."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, tuple[str, ...], bytes]] = []
+        self.down = False
+        self.fail_with: Exception | None = None
+
+    @contextmanager
+    def connect(self) -> Iterator[RecordingConnection]:
+        if self.down:
+            raise TemporaryFailure("connection refused (test transport is down)")
+        yield RecordingConnection(self)
+
+    def messages(self, to: str | None = None) -> list[EmailMessage]:
+        found = [email.message_from_bytes(raw, policy=email.policy.default)
+                 for _, rcpts, raw in self.sent if to is None or to in rcpts]
+        return [m for m in found if isinstance(m, EmailMessage)]
+
+
+def make_config(directory: Path, **sections: dict[str, object]) -> Config:
+    """A valid local-mode config in ``directory``; sections override its tables."""
+    data: dict[str, dict[str, object]] = {
+        "bot": {"address": "unmentoring@example.org", "name": "UnMentoring",
+                "database": "mailbot.db", "admins": ["organiser@example.org"]},
+        "local": {"maildir": "mail", "smtp_port": 0},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return parse_config(data, directory / "mailbot.toml", {})
+
+
+def make_mail(sender: str = "Anne Person <anne@example.org>", subject: str = "",
+              body: str = "", to: str = "unmentoring@example.org",
+              headers: dict[str, str] | None = None, html: str | None = None) -> EmailMessage:
+    """A message as a person's mail client would send it."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    msg["Message-ID"] = make_msgid(domain="example.org")
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    if html is not None and not body:
+        msg.set_content(html, subtype="html")
+    else:
+        msg.set_content(body or "\n")
+        if html is not None:
+            msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def make_reply(original: EmailMessage, sender: str, body: str, quote: bool = True,
+               keep_headers: bool = True) -> EmailMessage:
+    """A reply as a mail client makes it: Re: subject, threading headers, quoted original."""
+    text = original.get_body(("plain",))
+    quoted = ""
+    if quote and text is not None:
+        quoted = "\n\nOn Mon, 2 Nov 2026, UnMentoring wrote:\n" + "\n".join(
+            "> " + line for line in text.get_content().splitlines())
+    headers = {}
+    if keep_headers:
+        headers = {"In-Reply-To": original["Message-ID"],
+                   "References": original["Message-ID"]}
+    return make_mail(sender, "Re: " + str(original["Subject"]), body + quoted,
+                     headers=headers)
