@@ -12,19 +12,21 @@ import base64
 import email
 import email.policy
 import logging
-import re
 import secrets
 import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import getaddresses, make_msgid
+from email.utils import make_msgid
 from typing import Any
 
 from mailbot.clock import Clock
 from mailbot.config import Config
 from mailbot.core.commands import MAX_COMMANDS, Command, Verb, parse_commands
+from mailbot.core.headers import header_text as _header
+from mailbot.core.headers import referenced_ids as _referenced_ids
+from mailbot.core.headers import sender_address as _from_address
 from mailbot.core.membership import Member, Outcome, State, TokenCheck, decide
 from mailbot.core.robots import Sender, classify
 from mailbot.core.text import body_text, command_lines
@@ -36,7 +38,6 @@ from mailbot.store import OutgoingMail, QueuedMail, SqliteStore, stamp
 log = logging.getLogger(__name__)
 
 TOKEN_DAYS = 7
-_MSGID_RE = re.compile(r"<[^<>\s]+>")
 
 
 def new_token() -> str:
@@ -394,32 +395,6 @@ class Service:
         delay = min(60 * 2 ** mail.attempts, 3600)
         self.store.mark_retry(mail.id, error, now + timedelta(seconds=delay))
         report.retrying += 1
-
-
-def _header(msg: EmailMessage, name: str) -> str:
-    """A header as one line of text; a malformed header reads as empty, never raises."""
-    try:
-        value = msg.get(name)
-    except Exception:  # noqa: BLE001 - the email package raises many kinds on bad headers
-        return ""
-    return " ".join(str(value).split()) if value is not None else ""
-
-
-def _from_address(msg: EmailMessage) -> tuple[str, str]:
-    try:
-        pairs = getaddresses([str(msg.get("From", ""))])
-    except Exception:  # noqa: BLE001
-        return "", ""
-    for name, address in pairs:
-        address = address.strip().lower()
-        if "@" in address and " " not in address and len(address) <= 254:
-            return " ".join(name.split())[:80], address
-    return "", ""
-
-
-def _referenced_ids(msg: EmailMessage) -> list[str]:
-    ids = _MSGID_RE.findall(_header(msg, "In-Reply-To") + " " + _header(msg, "References"))
-    return list(dict.fromkeys(ids))[-20:]
 
 
 def _member_view(member: Member | None, sender: str, today: date) -> dict[str, Any]:

@@ -85,8 +85,15 @@ class Command:
     def with_profile(self, items: list[tuple[str, str]]) -> Command:
         merged = dict(self.profile)
         merged.update(items)
-        return Command(self.verb, tuple(merged.items()), self.rounds, self.until,
-                       self.token, self.error, self.text)
+        return Command(
+            self.verb,
+            tuple(merged.items()),
+            self.rounds,
+            self.until,
+            self.token,
+            self.error,
+            self.text,
+        )
 
 
 @dataclass(frozen=True)
@@ -135,12 +142,17 @@ def parse_commands(subject: str, lines: list[str]) -> Parsed:
     unique = _dedupe(commands)
     if commands:
         unknown = []
-    return Parsed(tuple(unique[:MAX_COMMANDS]), tuple(unknown[:3]),
-                  max(0, len(unique) - MAX_COMMANDS), tuple(notes))
+    return Parsed(
+        tuple(unique[:MAX_COMMANDS]),
+        tuple(unknown[:3]),
+        max(0, len(unique) - MAX_COMMANDS),
+        tuple(notes),
+    )
 
 
-def _attach_profile(commands: list[Command], orphan: list[tuple[str, str]],
-                    item: tuple[str, str]) -> None:
+def _attach_profile(
+    commands: list[Command], orphan: list[tuple[str, str]], item: tuple[str, str]
+) -> None:
     for i in range(len(commands) - 1, -1, -1):
         if commands[i].verb in (Verb.join, Verb.update):
             commands[i] = commands[i].with_profile([item])
@@ -217,8 +229,9 @@ def _with_arguments(verb: Verb, args: list[str], word: str) -> Command:
         token = args[0].lower() if len(args) == 1 else ""
         if re.fullmatch(r"[a-z2-7]{24}", token):
             return Command(verb, token=token, text="confirm")
-        return Command(verb, error="confirm needs the code from the confirmation email",
-                       text="confirm")
+        return Command(
+            verb, error="confirm needs the code from the confirmation email", text="confirm"
+        )
     if args:
         return Command(verb, error=f"{verb.value} takes nothing after it", text=text)
     return Command(verb, text=text)
@@ -235,14 +248,16 @@ def _pause(args: list[str], text: str) -> Command:
             return Command(Verb.pause, until=date.fromisoformat(words[1]), text=text)
         except ValueError:
             pass
-        return Command(Verb.pause, error="write the date as YYYY-MM-DD, e.g. pause until "
-                       "2026-01-31", text=text)
-    if words[0].isdigit() and (len(words) == 1 or (len(words) == 2 and
-                                                    words[1] in ("round", "rounds"))):
+        return Command(
+            Verb.pause, error="write the date as YYYY-MM-DD, e.g. pause until 2026-01-31", text=text
+        )
+    if words[0].isdigit() and (
+        len(words) == 1 or (len(words) == 2 and words[1] in ("round", "rounds"))
+    ):
         rounds = int(words[0])
         if 1 <= rounds <= MAX_PAUSE_ROUNDS:
             return Command(Verb.pause, rounds=rounds, text=text)
-        return Command(Verb.pause, error=f"pause N takes 1 to {MAX_PAUSE_ROUNDS} rounds",
-                       text=text)
-    return Command(Verb.pause, error="try pause, pause 2 (rounds) or pause until YYYY-MM-DD",
-                   text=text)
+        return Command(Verb.pause, error=f"pause N takes 1 to {MAX_PAUSE_ROUNDS} rounds", text=text)
+    return Command(
+        Verb.pause, error="try pause, pause 2 (rounds) or pause until YYYY-MM-DD", text=text
+    )

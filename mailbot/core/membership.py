@@ -48,12 +48,25 @@ class Member:
 NONE = None
 TRANSITIONS: dict[State | None, dict[Verb, State]] = {
     NONE: {Verb.join: State.pending},
-    State.pending: {Verb.join: State.pending, Verb.confirm: State.active,
-                    Verb.leave: State.left, Verb.update: State.pending},
-    State.active: {Verb.join: State.active, Verb.pause: State.paused, Verb.leave: State.left,
-                   Verb.update: State.active},
-    State.paused: {Verb.join: State.paused, Verb.pause: State.paused, Verb.resume: State.active,
-                   Verb.leave: State.left, Verb.update: State.paused},
+    State.pending: {
+        Verb.join: State.pending,
+        Verb.confirm: State.active,
+        Verb.leave: State.left,
+        Verb.update: State.pending,
+    },
+    State.active: {
+        Verb.join: State.active,
+        Verb.pause: State.paused,
+        Verb.leave: State.left,
+        Verb.update: State.active,
+    },
+    State.paused: {
+        Verb.join: State.paused,
+        Verb.pause: State.paused,
+        Verb.resume: State.active,
+        Verb.leave: State.left,
+        Verb.update: State.paused,
+    },
     State.left: {Verb.join: State.pending},
 }
 
@@ -89,8 +102,9 @@ class Outcome:
     detail: str = ""  # a short reason shown in the reply, e.g. why a code was refused
 
 
-def decide(member: Member | None, command: Command, today: date,
-           token: TokenCheck | None = None) -> Outcome:
+def decide(
+    member: Member | None, command: Command, today: date, token: TokenCheck | None = None
+) -> Outcome:
     state = member.state if member else None
     if command.error:
         return Outcome("notice/error", detail=command.error)
@@ -122,11 +136,18 @@ def _confirm(state: State | None, token: TokenCheck) -> Outcome:
             return Outcome("welcome", state=State.active, use_token=True)
         if state in (State.active, State.paused):
             return Outcome("notice/already_member", use_token=True)
-        return Outcome("notice/bad_token", detail="you left after asking to join; send join "
-                       "to start again", use_token=True)
+        return Outcome(
+            "notice/bad_token",
+            detail="you left after asking to join; send join to start again",
+            use_token=True,
+        )
     if token == TokenCheck.expired and state == State.pending:
-        return Outcome("confirm", state=State.pending, issue_token=True,
-                       detail="That code had expired, so here is a new one.")
+        return Outcome(
+            "confirm",
+            state=State.pending,
+            issue_token=True,
+            detail="That code had expired, so here is a new one.",
+        )
     details = {
         TokenCheck.expired: "that code has expired",
         TokenCheck.used: "that code has already been used",

@@ -1,0 +1,69 @@
+"""Shared set-up for service tests: a real SQLite file, in-memory inbox and transport."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+from mailbot.config import Config
+from mailbot.render import Renderer
+from mailbot.service import PollReport, Service
+from mailbot.store import SqliteStore
+from mailbot.testing import FakeInbox, FixedClock, RecordingTransport, make_config
+
+BOT = "unmentoring@example.org"
+ANNE = "Anne Person <anne@example.org>"
+BOB = "Bob Smith <bob@example.net>"
+
+
+@dataclass
+class World:
+    config: Config
+    store: SqliteStore
+    service: Service
+    inbox: FakeInbox
+    transport: RecordingTransport
+    clock: FixedClock
+
+    def receive(self, *messages: EmailMessage | bytes) -> PollReport:
+        """Deliver, poll and send, like one daemon cycle."""
+        for msg in messages:
+            self.inbox.deliver(msg)
+        report = self.service.poll(self.inbox)
+        self.service.send(self.transport)
+        return report
+
+    def mail_to(self, address: str) -> list[EmailMessage]:
+        return self.transport.messages(address)
+
+    def last_to(self, address: str) -> EmailMessage:
+        found = self.mail_to(address)
+        assert found, f"nothing sent to {address}"
+        return found[-1]
+
+    def state(self, address: str) -> str | None:
+        member = self.store.get_member(address)
+        return member.state.value if member else None
+
+
+def make_world(tmp_path: Path, **sections: dict[str, object]) -> World:
+    config = make_config(tmp_path, **sections)
+    store = SqliteStore(config.bot.database)
+    store.migrate()
+    clock = FixedClock()
+    service = Service(config, store, Renderer(), clock)
+    return World(config, store, service, FakeInbox(), RecordingTransport(), clock)
+
+
+def body(msg: EmailMessage) -> str:
+    part = msg.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def token_of(msg: EmailMessage) -> str:
+    found = re.search(r"confirm ([a-z2-7]{24})", str(msg["Subject"]))
+    assert found, msg["Subject"]
+    return found.group(1)

@@ -1,0 +1,145 @@
+"""The CLI: thin commands over the service, one-line errors, documented in the README."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mailbot.cli import main
+from mailbot.outbox import deliver_local
+from mailbot.testing import make_mail
+
+ROOT = Path(__file__).resolve().parent.parent
+BOT = "unmentoring@example.org"
+CONFIG = f"""
+[bot]
+address = "{BOT}"
+name = "UnMentoring"
+[local]
+maildir = "mail"
+smtp_port = 0
+"""
+
+
+@pytest.fixture
+def local(tmp_path):
+    path = tmp_path / "mailbot.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+def run(*args: str, config: Path | None = None) -> tuple[int, str, str]:
+    runner = CliRunner()
+    argv = (["--config", str(config)] if config else []) + list(args)
+    result = runner.invoke(main, argv, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_init_poll_send_members_in_local_mode(local, tmp_path):
+    assert run("init", config=local)[0] == 0
+    deliver_local(tmp_path / "mail", BOT, make_mail("Anne Person <anne@example.org>", "join",
+                                                    "org: Example Council").as_bytes())
+    code, out, _ = run("poll", config=local)
+    assert code == 0 and "processed 1" in out
+    code, out, _ = run("send", config=local)
+    assert code == 0 and "sent 1" in out
+    assert len(list((tmp_path / "mail" / "anne@example.org" / "new").iterdir())) == 1
+    assert len(list((tmp_path / "mail" / BOT / ".Processed" / "cur").iterdir())) == 1
+
+    code, out, _ = run("members", "--format", "json", config=local)
+    [row] = json.loads(out)
+    assert {k: row[k] for k in ("email", "name", "org", "state")} == {
+        "email": "anne@example.org", "name": "Anne Person", "org": "Example Council",
+        "state": "pending"}
+    code, out, _ = run("members", "--format", "csv", config=local)
+    assert list(csv.DictReader(io.StringIO(out)))[0]["state"] == "pending"
+    code, out, _ = run("members", config=local)
+    assert "anne@example.org" in out and "(1 member)" in out
+
+
+def test_run_once_does_one_cycle(local, tmp_path):
+    run("init", config=local)
+    deliver_local(tmp_path / "mail", BOT, make_mail("bob@example.net", "help").as_bytes())
+    code, _, _ = run("run", "--once", config=local)
+    assert code == 0
+    assert len(list((tmp_path / "mail" / "bob@example.net" / "new").iterdir())) == 1
+
+
+def test_check_reports_each_part(local):
+    run("init", config=local)
+    code, out, _ = run("check", config=local)
+    assert code == 0
+    assert "ok    database" in out and "ok    inbox" in out and "ok    outbox" in out
+
+
+def test_check_fails_with_a_reason_when_imap_is_unreachable(tmp_path):
+    path = tmp_path / "mailbot.toml"
+    path.write_text(f"""
+[bot]
+address = "{BOT}"
+[imap]
+host = "127.0.0.1"
+port = 9
+security = "none"
+username = "bot"
+timeout = 2
+[smtp]
+host = "127.0.0.1"
+port = 9
+security = "none"
+timeout = 2
+""")
+    run("init", config=path)
+    code, out, err = run("check", config=path)
+    assert code == 1
+    assert "FAIL  inbox: cannot reach IMAP server 127.0.0.1:9" in out
+    assert "FAIL  smtp: cannot reach SMTP server 127.0.0.1:9" in out
+    assert err.strip().startswith("error: ")
+
+
+@pytest.mark.parametrize("args", [["poll"], ["members"], ["send"], ["init"]])
+def test_expected_errors_are_one_line_without_traceback(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MAILBOT_CONFIG", raising=False)
+    code, out, err = run(*args)
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "no config file at mailbot.toml" in err
+
+
+def test_an_uninitialised_database_says_to_run_init(local):
+    code, _, err = run("poll", config=local)
+    assert code == 1 and "mailbot init" in err
+
+
+def test_config_from_the_environment(local, monkeypatch):
+    monkeypatch.setenv("MAILBOT_CONFIG", str(local))
+    assert run("init")[0] == 0
+
+
+def test_a_second_daemon_on_the_same_database_refuses_to_start(local):
+    from mailbot.daemon import InstanceLock
+    from mailbot.errors import MailbotError
+
+    run("init", config=local)
+    lock = InstanceLock(local.parent / "mailbot.db")
+    lock.acquire()
+    try:
+        code, _, err = run("run", "--once", config=local)
+        assert code == 1 and "already running" in err
+        with pytest.raises(MailbotError):
+            InstanceLock(local.parent / "mailbot.db").acquire()
+    finally:
+        lock.release()
+
+
+def test_every_command_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    for name in main.commands:
+        assert re.search(rf"`mailbot {name}\b", readme), f"mailbot {name} is not in README.md"

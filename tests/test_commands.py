@@ -1,0 +1,119 @@
+"""Parsing commands from a Subject and the first lines of a body: pure, table-driven."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mailbot.core.commands import MAX_COMMANDS, Verb, parse_commands, strip_subject_prefixes
+
+
+@pytest.mark.parametrize("subject, expected", [
+    ("Re: join", "join"),
+    ("RE: AW: Fwd: join", "join"),
+    ("Re[2]: join", "join"),
+    ("SV: VS: join", "join"),
+    ("[UnMentoring] Re: status", "status"),
+    ("  Antw:  help ", "help"),
+    ("WG: TR: RV: join", "join"),
+    ("Re: Re: Confirm joining UnMentoring (confirm abc)", "Confirm joining UnMentoring "
+     "(confirm abc)"),
+    ("", ""),
+])
+def test_subject_prefixes_are_stripped(subject, expected):
+    assert strip_subject_prefixes(subject) == expected
+
+
+@pytest.mark.parametrize("subject, lines, verbs", [
+    ("join", [], ["join"]),
+    ("JOIN", [], ["join"]),
+    ("Join UnMentoring please", [], ["join"]),
+    ("subscribe", [], ["join"]),
+    ("Start", [], ["join"]),
+    ("unsubscribe", [], ["leave"]),
+    ("stop", [], ["leave"]),
+    ("Leave.", [], ["leave"]),
+    ("", ["join"], ["join"]),
+    ("", ["Pause"], ["pause"]),
+    ("Hello", ["status"], ["status"]),
+    ("", ["resume", "help"], ["resume", "help"]),
+    ("help", ["help"], ["help"]),  # the same command twice is one command
+    ("", ["Stop by any time if you like"], []),  # chatty lines are not commands
+    ("", ["join me for coffee?"], []),
+    ("Hello", ["name: Anne"], ["update"]),  # profile lines alone mean update
+    ("join", ["Hi! I'd love to take part.", "org: Example Council"], ["join"]),
+])
+def test_verbs(subject, lines, verbs):
+    assert parse_commands(subject, lines).verbs == verbs
+
+
+def test_profile_lines_attach_to_join():
+    parsed = parse_commands("join", ["Name: Anne Person", "organisation: Example Council",
+                                     "phone: 01632 960000", "Skype: anne.p",
+                                     "google: anne@example.org", "about: maps and data"])
+    [join] = parsed.commands
+    assert dict(join.profile) == {"name": "Anne Person", "org": "Example Council",
+                                  "phone": "01632 960000", "skype": "anne.p",
+                                  "google": "anne@example.org", "about": "maps and data"}
+
+
+def test_long_profile_values_are_cut_with_a_note():
+    parsed = parse_commands("join", ["about: " + "x" * 500])
+    assert len(dict(parsed.commands[0].profile)["about"]) == 200
+    assert parsed.notes
+
+
+@pytest.mark.parametrize("text, rounds, until, error", [
+    ("pause", None, None, None),
+    ("pause 3", 3, None, None),
+    ("pause 3 rounds", 3, None, None),
+    ("pause for 2 rounds", 2, None, None),
+    ("pause until 2027-01-31", None, date(2027, 1, 31), None),
+    ("pause 0", None, None, "1 to 52"),
+    ("pause 100", None, None, "1 to 52"),
+    ("pause until 31/01/2027", None, None, "YYYY-MM-DD"),
+    ("pause until 2027-02-30", None, None, "YYYY-MM-DD"),
+])
+def test_pause_arguments(text, rounds, until, error):
+    [command] = parse_commands(text, []).commands
+    assert command.verb == Verb.pause
+    assert (command.rounds, command.until) == (rounds, until)
+    assert (error is None and command.error is None) or (error in (command.error or ""))
+
+
+def test_confirm_token_from_subject_anywhere_and_from_a_line():
+    token = "abcdefghijklmnopqrstuvwx"
+    subject = f"Re: Confirm joining UnMentoring (confirm {token})"
+    assert parse_commands(subject, ["yes"]).commands[0].token == token
+    assert parse_commands("", [f"confirm {token.upper()}"]).commands[0].token == token
+    assert parse_commands("", ["confirm"]).commands[0].error
+
+
+def test_unknown_lines_are_reported_only_when_nothing_is_understood():
+    assert parse_commands("Coffee?", ["Is this the signup?", "thanks"]).unknown == (
+        "Is this the signup?", "thanks")
+    assert parse_commands("join", ["Is this the signup?"]).unknown == ()
+
+
+def test_control_characters_never_survive_into_profile_values():
+    [join] = parse_commands("join", ["name: Eve\x0bBcc\x0c: x@example.com"]).commands
+    assert dict(join.profile)["name"] == "Eve Bcc : x@example.com"
+
+
+def test_at_most_max_commands_are_taken():
+    lines = [f"pause {n}" for n in range(1, 40)]
+    parsed = parse_commands("", lines)
+    assert len(parsed.commands) == MAX_COMMANDS
+    assert parsed.dropped == 39 - MAX_COMMANDS
+
+
+@given(st.text(max_size=200), st.lists(st.text(max_size=100), max_size=20))
+def test_parsing_never_raises(subject, lines):
+    parsed = parse_commands(subject, lines)
+    assert len(parsed.commands) <= MAX_COMMANDS
+    for command in parsed.commands:
+        for _, value in command.profile:
+            assert "\n" not in value and "\r" not in value

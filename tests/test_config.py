@@ -1,0 +1,83 @@
+"""Loading the TOML config: the example loads, and every problem is reported at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mailbot.config import find_config_path, load_config, parse_config
+from mailbot.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_example_config_loads_and_every_key_is_commented():
+    config = load_config(ROOT / "config.example.toml", {})
+    assert config.bot.address == "unmentoring@example.org"
+    assert config.imap and config.imap.security == "ssl" and config.imap.port == 993
+    assert config.smtp and config.smtp.security == "starttls"
+    assert config.bot.database == ROOT / "mailbot.db"  # relative to the config file
+    for line in (ROOT / "config.example.toml").read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            assert "#" in line, f"uncommented key: {line}"
+
+
+def test_all_problems_are_reported_together_with_their_keys(tmp_path):
+    path = tmp_path / "mailbot.toml"
+    path.write_text("""
+[bot]
+name = 3
+[imap]
+host = "imap.example.org"
+security = "tls"
+port = 99999
+colour = "blue"
+[smtp]
+host = "smtp.example.org"
+security = "none"
+password_env = "NOPE_NOT_SET"
+[extra]
+""")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, {})
+    message = str(caught.value)
+    for expected in ["bot.address: required", "bot.name: expected a string",
+                     "imap.security: must be one of", "imap.port: must be from 1 to 65535",
+                     "imap.username: required", "imap.colour: unknown key",
+                     "smtp.security: 'none'", "smtp.password_env: $NOPE_NOT_SET is not set",
+                     "[extra]: unknown section"]:
+        assert expected in message
+
+
+def test_passwords_come_from_env_or_file(tmp_path):
+    (tmp_path / "pw").write_text("from-file\n")
+    data = {"bot": {"address": "bot@example.org"},
+            "imap": {"host": "127.0.0.1", "username": "u", "password_env": "PW",
+                     "security": "none"},
+            "smtp": {"host": "localhost", "password_file": "pw", "security": "none"}}
+    config = parse_config(data, tmp_path / "mailbot.toml", {"PW": "from-env"})
+    assert config.imap.password == "from-env"
+    assert config.smtp.password == "from-file"
+    assert "from-env" not in repr(config)
+
+
+def test_local_mode_needs_no_imap_or_smtp(tmp_path):
+    config = parse_config({"bot": {"address": "bot@example.org"}, "local": {}},
+                          tmp_path / "x.toml", {})
+    assert config.imap is None and config.smtp is None
+    assert config.local.maildir == tmp_path / "mail"
+
+
+def test_config_path_order(monkeypatch):
+    assert find_config_path("given.toml", {"MAILBOT_CONFIG": "env.toml"}) == Path("given.toml")
+    assert find_config_path(None, {"MAILBOT_CONFIG": "env.toml"}) == Path("env.toml")
+    assert find_config_path(None, {}) == Path("mailbot.toml")
+
+
+def test_missing_and_broken_files_are_one_clear_line(tmp_path):
+    with pytest.raises(ConfigError, match="no config file"):
+        load_config(tmp_path / "absent.toml", {})
+    (tmp_path / "bad.toml").write_text("[bot\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(tmp_path / "bad.toml", {})

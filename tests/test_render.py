@@ -1,0 +1,58 @@
+"""Templates: every one renders with a sample context; composed mail has the right headers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from mailbot.render import PACKAGE_TEMPLATES, Envelope, Rendered, Renderer, compose
+
+MEMBER = {"email": "anne@example.org", "state": "paused", "name": "Anne Person",
+          "org": "Example Council", "phone": "", "skype": "anne.p", "google": "",
+          "about": "", "pause_rounds": 2, "paused_until": None}
+CONTEXT = {"bot": {"name": "UnMentoring", "address": "unmentoring@example.org"},
+           "member": MEMBER, "example_date": "2026-12-02", "detail": "a reason",
+           "command": "pause", "unknown": ["hello"], "profile_changed": True,
+           "automatic": False, "sections": ["One.", "Two."], "dropped": 0, "max_commands": 10,
+           "token": "abcdefghijklmnopqrstuvwx", "expires": "Monday 9 November 2026"}
+
+EMAILS = ["confirm", "welcome", "notice"]
+SECTIONS = sorted(f"notice/{p.stem}" for p in (PACKAGE_TEMPLATES / "notice").glob("*.txt"))
+
+
+@pytest.mark.parametrize("name", EMAILS)
+def test_every_email_template_renders(name):
+    rendered = Renderer().render(name, CONTEXT)
+    assert rendered.text.strip()
+    assert "\n-- \n" in rendered.text  # the signature separator survives tidying
+    if name != "notice":
+        assert rendered.subject
+
+
+@pytest.mark.parametrize("name", SECTIONS)
+def test_every_notice_section_renders(name):
+    rendered = Renderer().render_section(name, CONTEXT)
+    assert rendered.subject and rendered.text.strip()
+    assert rendered.subject not in rendered.text
+
+
+def test_missing_context_fails_loudly():
+    with pytest.raises(Exception, match="undefined"):
+        Renderer().render("welcome", {})
+
+
+def test_compose_sets_every_header_and_keeps_names_in_one_line():
+    envelope = Envelope("Unmentoring\r\nBcc: x@example.com", "unmentoring@example.org",
+                        "notice", "<1@example.org>", datetime(2026, 11, 2, tzinfo=UTC),
+                        in_reply_to="<a@example.net>")
+    msg = compose(envelope, [("Eve\nBcc: y@example.com", "eve@example.org")],
+                  Rendered("Hi\nthere", "Body ünïcode\n"))
+    assert msg["Bcc"] is None
+    assert msg["Subject"] == "Hi there"
+    assert msg["X-Mailbot-Kind"] == "notice"
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["In-Reply-To"] == "<a@example.net>"
+    assert msg["References"] == "<a@example.net>"
+    assert msg.get_content() == "Body ünïcode\n"
+    assert b"\nBcc:" not in msg.as_bytes()

@@ -1,0 +1,350 @@
+"""Membership use cases through the service, with a real SQLite file and in-memory edges."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbot.outbox import PermanentFailure, TemporaryFailure
+from mailbot.testing import make_mail, make_reply
+from tests.helpers import ANNE, BOB, BOT, body, make_world, token_of
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = make_world(tmp_path)
+    yield w
+    w.store.close()
+
+
+def join_and_confirm(world, sender=ANNE, address="anne@example.org"):
+    world.receive(make_mail(sender, "join"))
+    world.receive(make_reply(world.last_to(address), sender, "yes"))
+    assert world.state(address) == "active"
+
+
+def test_join_sends_a_confirmation_with_the_list_headers(world):
+    world.receive(make_mail(ANNE, "join", "org: Example Council\nphone: 01632 960000"))
+    msg = world.last_to("anne@example.org")
+    assert msg["X-Mailbot-Kind"] == "confirm"
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["List-Id"] == "UnMentoring <unmentoring.example.org>"
+    assert msg["List-Unsubscribe"] == f"<mailto:{BOT}?subject=leave>"
+    assert msg["Message-ID"].endswith("@example.org>")
+    assert "reply to this email" in body(msg)
+    member = world.store.get_member("anne@example.org")
+    assert member.state.value == "pending"
+    assert (member.name, member.org, member.phone) == ("Anne Person", "Example Council",
+                                                        "01632 960000")
+
+
+def test_name_and_org_default_to_display_name_and_domain(world):
+    world.receive(make_mail("Bob Smith <Bob@Example.NET>", "subscribe"))
+    member = world.store.get_member("bob@example.net")
+    assert (member.name, member.org) == ("Bob Smith", "example.net")
+
+
+@pytest.mark.parametrize("quote", [True, False])
+def test_replying_to_the_confirmation_activates_and_welcomes(world, quote):
+    world.receive(make_mail(ANNE, "join"))
+    confirm = world.last_to("anne@example.org")
+    world.receive(make_reply(confirm, ANNE, "Yes please", quote=quote))
+    assert world.state("anne@example.org") == "active"
+    welcome = world.last_to("anne@example.org")
+    assert welcome["X-Mailbot-Kind"] == "welcome"
+    assert welcome["In-Reply-To"]
+
+
+def test_reply_without_threading_headers_confirms_by_the_subject_code(world):
+    world.receive(make_mail(ANNE, "join"))
+    reply = make_reply(world.last_to("anne@example.org"), ANNE, "ok", keep_headers=False)
+    world.receive(reply)
+    assert world.state("anne@example.org") == "active"
+
+
+def test_confirm_code_in_a_new_email(world):
+    world.receive(make_mail(ANNE, "join"))
+    token = token_of(world.last_to("anne@example.org"))
+    world.receive(make_mail(ANNE, "", f"Hi,\nconfirm {token}\nthanks"))
+    assert world.state("anne@example.org") == "active"
+
+
+def test_code_confirms_only_the_address_it_was_sent_to(world):
+    world.receive(make_mail(ANNE, "join"))
+    token = token_of(world.last_to("anne@example.org"))
+    world.receive(make_mail(BOB, f"confirm {token}"))
+    assert world.state("anne@example.org") == "pending"
+    assert world.state("bob@example.net") is None
+    assert "different address" in body(world.last_to("bob@example.net"))
+
+
+def test_a_forwarded_confirmation_reply_from_someone_else_does_not_confirm(world):
+    world.receive(make_mail(ANNE, "join"))
+    world.receive(make_reply(world.last_to("anne@example.org"), BOB, "me too"))
+    assert world.state("anne@example.org") == "pending"
+    assert world.state("bob@example.net") is None
+
+
+def test_expired_code_sends_a_fresh_confirmation(world):
+    world.receive(make_mail(ANNE, "join"))
+    old = world.last_to("anne@example.org")
+    world.clock.advance(days=8)
+    world.receive(make_reply(old, ANNE, "sorry, late"))
+    assert world.state("anne@example.org") == "pending"
+    fresh = world.last_to("anne@example.org")
+    assert fresh["X-Mailbot-Kind"] == "confirm"
+    assert token_of(fresh) != token_of(old)
+    assert "expired" in body(fresh)
+    world.receive(make_reply(fresh, ANNE, "ok"))
+    assert world.state("anne@example.org") == "active"
+
+
+def test_code_is_single_use(world):
+    join_and_confirm(world)
+    token = token_of(world.mail_to("anne@example.org")[0])
+    world.receive(make_mail(ANNE, "leave"))
+    world.receive(make_mail(ANNE, f"confirm {token}"))
+    assert world.state("anne@example.org") == "left"
+
+
+def test_tokens_are_stored_hashed(world):
+    world.receive(make_mail(ANNE, "join"))
+    token = token_of(world.last_to("anne@example.org"))
+    dump = "\n".join(world.store.db.iterdump())
+    assert token not in dump.split("INSERT INTO \"outbox\"")[0]
+    rows = list(world.store.db.query("select token_hash from tokens"))
+    assert rows and all(token not in r["token_hash"] for r in rows)
+
+
+def test_pause_resume_leave_and_status(world):
+    join_and_confirm(world)
+    world.receive(make_mail(ANNE, "pause 2"))
+    member = world.store.get_member("anne@example.org")
+    assert (member.state.value, member.pause_rounds) == ("paused", 2)
+    assert "next 2 rounds" in body(world.last_to("anne@example.org"))
+    world.receive(make_mail(ANNE, "Re: something", "status"))
+    assert "paused for 2 more rounds" in body(world.last_to("anne@example.org"))
+    world.receive(make_mail(ANNE, "resume"))
+    assert world.state("anne@example.org") == "active"
+    assert world.store.get_member("anne@example.org").pause_rounds is None
+    world.receive(make_mail(ANNE, "unsubscribe"))
+    assert world.state("anne@example.org") == "left"
+    assert world.last_to("anne@example.org")["X-Mailbot-Kind"] == "notice"
+
+
+def test_pause_until_a_date_resumes_itself_with_a_notice(world):
+    join_and_confirm(world)
+    world.receive(make_mail(ANNE, "pause until 2026-11-20"))
+    assert world.store.get_member("anne@example.org").paused_until.isoformat() == "2026-11-20"
+    assert world.service.resume_due() == 0
+    world.clock.advance(days=18)
+    assert world.service.resume_due() == 1
+    assert world.service.resume_due() == 0
+    world.service.send(world.transport)
+    assert world.state("anne@example.org") == "active"
+    assert "pause has ended" in body(world.last_to("anne@example.org"))
+
+
+@pytest.mark.parametrize("subject, expected", [
+    ("pause until 2020-01-01", "not in the future"),
+    ("pause 99", "1 to 52 rounds"),
+    ("pause until tomorrow", "YYYY-MM-DD"),
+])
+def test_bad_pause_arguments_get_a_clear_answer(world, subject, expected):
+    join_and_confirm(world)
+    world.receive(make_mail(ANNE, subject))
+    assert world.state("anne@example.org") == "active"
+    assert expected in body(world.last_to("anne@example.org"))
+
+
+def test_update_changes_the_profile(world):
+    join_and_confirm(world)
+    world.receive(make_mail(ANNE, "update", "org: New Council\nabout: maps and data"))
+    member = world.store.get_member("anne@example.org")
+    assert (member.org, member.about) == ("New Council", "maps and data")
+    assert "New Council" in body(world.last_to("anne@example.org"))
+
+
+def test_commands_from_non_members_are_answered_kindly(world):
+    world.receive(make_mail(BOB, "pause"))
+    assert world.state("bob@example.net") is None
+    assert "not a member" in body(world.last_to("bob@example.net"))
+
+
+def test_several_commands_get_one_reply(world):
+    join_and_confirm(world)
+    before = len(world.mail_to("anne@example.org"))
+    world.receive(make_mail(ANNE, "pause", "status\nhelp"))
+    assert len(world.mail_to("anne@example.org")) == before + 1
+
+
+def test_unknown_mail_gets_help_at_most_three_times_a_day(world):
+    for _ in range(5):
+        world.receive(make_mail(BOB, "Coffee?", "Is this where I sign up?"))
+    replies = world.mail_to("bob@example.net")
+    assert len(replies) == 3
+    assert "didn't find a command" in body(replies[0])
+    world.clock.advance(days=1, seconds=1)
+    world.receive(make_mail(BOB, "Coffee?", "hello again"))
+    assert len(world.mail_to("bob@example.net")) == 4
+
+
+def test_replies_per_address_are_capped(world):
+    for _ in range(15):
+        world.receive(make_mail(BOB, "help"))
+    assert len(world.mail_to("bob@example.net")) == 10
+
+
+@pytest.mark.parametrize("headers", [
+    {"Auto-Submitted": "auto-replied"},
+    {"Precedence": "bulk"},
+    {"Precedence": "list"},
+    {"X-Mailbot-Kind": "notice"},
+])
+def test_robots_are_never_answered(world, headers):
+    world.receive(make_mail(BOB, "join", headers=headers))
+    assert world.transport.sent == []
+    assert world.state("bob@example.net") is None
+
+
+def test_mailer_daemon_and_our_own_mail_are_never_answered(world):
+    world.receive(make_mail("MAILER-DAEMON@mx.example.net", "Undelivered Mail", "help"),
+                  make_mail(f"UnMentoring <{BOT}>", "help"))
+    assert world.transport.sent == []
+
+
+def test_html_only_mail_is_read(world):
+    world.receive(make_mail(ANNE, "", html="<html><body><div>join</div><div>org: HTML Council"
+                                        "</div></body></html>"))
+    assert world.state("anne@example.org") == "pending"
+    assert world.store.get_member("anne@example.org").org == "HTML Council"
+
+
+def test_odd_charset_profile_is_kept(world):
+    msg = make_mail("=?iso-8859-1?q?Ren=E9e_Dupr=E9?= <renee@example.fr>", "join",
+                    "org: Mairie de Montréal")
+    world.receive(msg.as_bytes().replace(b"utf-8", b"utf-8"))
+    member = world.store.get_member("renee@example.fr")
+    assert member.name == "Renée Dupré"
+    assert member.org == "Mairie de Montréal"
+
+
+def test_newlines_in_a_name_never_reach_a_header(world):
+    raw = (b"From: =?utf-8?q?Evil=0D=0ABcc=3A_victim=40example=2Ecom?= <eve@example.org>\r\n"
+           b"To: unmentoring@example.org\r\nSubject: join\r\nMessage-ID: <x1@example.org>\r\n"
+           b"\r\nname: Eve\r\n")
+    world.receive(raw)
+    msg = world.last_to("eve@example.org")
+    assert msg["Bcc"] is None
+    assert all("victim" not in r for _, rcpts, _ in world.transport.sent for r in rcpts)
+
+
+@pytest.mark.parametrize("raw", [
+    b"",
+    b"\x00\xff garbage",
+    b"From: \r\nSubject: join\r\n\r\nhello",
+    b"Subject: join\r\n\r\nno sender at all",
+    b"From: anne@example.org\r\nContent-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\n",
+    b"From: anne@example.org\r\nSubject: =?x-unknown?q?join?=\r\nContent-Type: text/plain; "
+    b"charset=x-unknown\r\n\r\njoin\xff\xfe\r\n",
+])
+def test_malformed_mail_is_handled_and_never_lost(world, raw):
+    report = world.receive(raw)
+    assert report.processed + report.failed == 1
+    assert not world.inbox.waiting
+
+
+def test_a_message_that_breaks_processing_is_set_aside_and_the_loop_goes_on(world, monkeypatch):
+    calls = {"n": 0}
+    original = world.service._act
+
+    def explode_once(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("boom")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(world.service, "_act", explode_once)
+    report = world.receive(make_mail(ANNE, "join"), make_mail(BOB, "join"))
+    assert (report.failed, report.processed) == (1, 1)
+    assert world.inbox.failed == [1] and world.inbox.processed == [2]
+    assert world.state("anne@example.org") is None  # rolled back, nothing half-done
+    assert world.state("bob@example.net") == "pending"
+    assert [r["reason"] for r in world.store.db.query("select reason from failures")] == [
+        "RuntimeError: boom"]
+
+
+def test_a_message_is_acted_on_once_even_if_seen_again(world):
+    msg = make_mail(ANNE, "join")
+    world.inbox.deliver(msg)
+    items = next(world.inbox.batches(10, 10**6))
+    assert world.service.process(items[0]).outcome == "confirm"
+    assert world.service.process(items[0]).outcome == "already processed"
+    world.receive(msg)  # same Message-ID, new UID (e.g. after a UIDVALIDITY change)
+    world.service.send(world.transport)
+    assert len(world.mail_to("anne@example.org")) == 1
+
+
+def test_smtp_outage_keeps_mail_queued_and_sends_it_later(world):
+    world.transport.down = True
+    world.receive(make_mail(ANNE, "join"))
+    rows = world.store.outbox_rows()
+    assert [(r["status"], r["attempts"]) for r in rows] == [("queued", 1)]
+    world.transport.down = False
+    world.service.send(world.transport)
+    assert world.transport.sent == []  # not before its retry time
+    world.clock.advance(minutes=2)
+    assert world.service.send(world.transport).sent == 1
+    world.clock.advance(minutes=10)
+    assert world.service.send(world.transport).sent == 0
+    assert len(world.mail_to("anne@example.org")) == 1
+
+
+def test_temporary_smtp_errors_back_off_and_eventually_give_up(world):
+    world.transport.fail_with = TemporaryFailure("451 try later")
+    world.receive(make_mail(ANNE, "join"))
+    for _ in range(100):
+        world.clock.advance(hours=1)
+        world.service.send(world.transport)
+    [row] = world.store.outbox_rows()
+    assert row["status"] == "failed" and "451" in row["last_error"]
+
+
+def test_permanent_smtp_error_fails_one_message_not_the_rest(world):
+    world.receive(make_mail(ANNE, "join"), make_mail(BOB, "join"))
+    world.store.db.execute("update outbox set status = 'queued', next_attempt_at = ''")
+    world.transport.sent.clear()
+
+    sent = world.transport.sent
+    original = type(world.transport).connect
+
+    class OneBad:
+        def __init__(self, conn):
+            self.conn = conn
+
+        def send(self, mail_from, rcpts, raw):
+            if "anne@example.org" in rcpts:
+                raise PermanentFailure("550 no such user")
+            return self.conn.send(mail_from, rcpts, raw)
+
+    from contextlib import contextmanager
+
+    @contextmanager
+    def connect(self):
+        with original(self) as conn:
+            yield OneBad(conn)
+
+    type(world.transport).connect = connect
+    try:
+        world.service.send(world.transport)
+    finally:
+        type(world.transport).connect = original
+    statuses = {r["recipients"]: r["status"] for r in world.store.outbox_rows()}
+    assert statuses == {'["anne@example.org"]': "failed", '["bob@example.net"]': "sent"}
+    assert len(sent) == 1
+
+
+def test_oversized_mail_is_set_aside_unread(tmp_path):
+    world = make_world(tmp_path, limits={"max_message_bytes": 2000})
+    report = world.receive(make_mail(ANNE, "join", "x" * 5000))
+    assert report.failed == 1 and world.inbox.failed == [1]
+    assert world.state("anne@example.org") is None
