@@ -30,8 +30,10 @@ def _check_permissions(config: Config) -> tuple[str, bool]:
     except OSError:
         return "", True
     if has_password and mode & (stat.S_IRGRP | stat.S_IROTH):
-        return (f"warn  {config.path} holds a password and others can read it: "
-                f"chmod 600 {config.path}, or use password_env"), True
+        return (
+            f"warn  {config.path} holds a password and others can read it: "
+            f"chmod 600 {config.path}, or use password_env"
+        ), True
     return "", True
 
 

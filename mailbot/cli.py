@@ -19,8 +19,21 @@ from mailbot.app import App, build_app
 from mailbot.config import Config, find_config_path, load_config
 from mailbot.errors import MailbotError
 
-MEMBER_COLUMNS = ["email", "name", "org", "state", "phone", "skype", "google", "about",
-                  "pause_rounds", "paused_until", "created_at", "confirmed_at", "left_at"]
+MEMBER_COLUMNS = [
+    "email",
+    "name",
+    "org",
+    "state",
+    "phone",
+    "skype",
+    "google",
+    "about",
+    "pause_rounds",
+    "paused_until",
+    "created_at",
+    "confirmed_at",
+    "left_at",
+]
 
 
 class Context:
@@ -54,8 +67,12 @@ class Group(click.Group):
 
 
 @click.group(cls=Group)
-@click.option("--config", "config_path", metavar="PATH",
-              help="Config file (default: $MAILBOT_CONFIG, else ./mailbot.toml).")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Config file (default: $MAILBOT_CONFIG, else ./mailbot.toml).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
 @click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only.")
 @click.version_option(__version__, prog_name="mailbot")
@@ -63,8 +80,9 @@ class Group(click.Group):
 def main(ctx: click.Context, config_path: str | None, verbose: bool, quiet: bool) -> None:
     """mailbot: random coffee / unmentoring pairings, all by email."""
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     ctx.obj = Context(config_path)
 
 
@@ -99,8 +117,10 @@ def poll(ctx: Context) -> None:
             report = app.service.poll(inbox)
         finally:
             inbox.close()
-        click.echo(f"processed {report.processed} message(s), {report.ignored} ignored, "
-                   f"{report.failed} set aside")
+        click.echo(
+            f"processed {report.processed} message(s), {report.ignored} ignored, "
+            f"{report.failed} set aside"
+        )
 
 
 @main.command()
@@ -109,8 +129,7 @@ def send(ctx: Context) -> None:
     """Deliver every queued outgoing message, then exit."""
     with ctx.app() as app:
         report = app.service.send(app.transport)
-        click.echo(f"sent {report.sent}, {report.retrying} to retry later, "
-                   f"{report.failed} failed")
+        click.echo(f"sent {report.sent}, {report.retrying} to retry later, {report.failed} failed")
         if report.retrying and not report.sent:
             raise MailbotError("the SMTP server could not take the mail; it stays queued")
 
@@ -128,8 +147,9 @@ def run(ctx: Context, once: bool) -> None:
         server = None
         if local is not None and not once:
             server = EmbeddedSmtp(local.maildir, local.smtp_host, local.smtp_port).start()
-            click.echo(f"embedded SMTP server on {server.host}:{server.port}, mailboxes in "
-                       f"{local.maildir}")
+            click.echo(
+                f"embedded SMTP server on {server.host}:{server.port}, mailboxes in {local.maildir}"
+            )
         try:
             Daemon(app).run(once=once)
         finally:
@@ -138,8 +158,13 @@ def run(ctx: Context, once: bool) -> None:
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
 @pass_context
 def members(ctx: Context, fmt: str) -> None:
     """Who is in which state."""
@@ -160,21 +185,36 @@ def format_members(rows: list[dict[str, Any]], fmt: str) -> str:
     columns = ["email", "name", "org", "state"]
     table = [columns] + [[str(r[c] or "") for c in columns] for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(columns))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-             for row in table]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in table
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append(f"({len(rows)} member{'s' if len(rows) != 1 else ''})")
     return "\n".join(lines) + "\n"
 
 
 @main.command()
-@click.option("--dir", "directory", default="mailbot-demo", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Where the demo keeps its config, database and mailboxes.")
-@click.option("--port", default=8025, show_default=True,
-              help="Loopback port of the embedded SMTP server (0: any free port).")
-@click.option("--serve/--no-serve", default=True, show_default=True,
-              help="After the scenario, keep serving until Ctrl-C.")
+@click.option(
+    "--dir",
+    "directory",
+    default="mailbot-demo",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the demo keeps its config, database and mailboxes.",
+)
+@click.option(
+    "--port",
+    default=8025,
+    show_default=True,
+    help="Loopback port of the embedded SMTP server (0: any free port).",
+)
+@click.option(
+    "--serve/--no-serve",
+    default=True,
+    show_default=True,
+    help="After the scenario, keep serving until Ctrl-C.",
+)
 def demo(directory: Path, port: int, serve: bool) -> None:
     """Run mailbot on its embedded default, with a short scripted scenario."""
     from mailbot.demo import run_demo

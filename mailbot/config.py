@@ -1,7 +1,7 @@
 """Load the TOML configuration into frozen dataclasses, reporting every problem at once.
 
 Where the file comes from: ``--config PATH``, else ``$MAILBOT_CONFIG``, else ``./mailbot.toml``.
-Relative paths inside it are relative to the file itself, so a config can be moved with its database.
+Relative paths inside it are relative to the file itself, so a config moves with its database.
 """
 
 from __future__ import annotations
@@ -266,7 +266,9 @@ class _Reader:
             self.errors.append(f"{section}.{key}: {value!r} is not an email address")
         return value
 
-    def integer(self, section: str, key: str, default: int, low: int, high: int | None = None) -> int:
+    def integer(
+        self, section: str, key: str, default: int, low: int, high: int | None = None
+    ) -> int:
         value = self._typed(section, key, (int,), "a whole number")
         if value is None:
             return default
@@ -288,7 +290,9 @@ class _Reader:
     def choice(self, section: str, key: str, choices: tuple[str, ...], default: str) -> str:
         value = self.string(section, key, default)
         if value not in choices:
-            self.errors.append(f"{section}.{key}: must be one of {', '.join(choices)}, got {value!r}")
+            self.errors.append(
+                f"{section}.{key}: must be one of {', '.join(choices)}, got {value!r}"
+            )
             return default
         return value
 
@@ -312,8 +316,15 @@ class _Reader:
         inline = self.string(section, "password", "")
         env_name = self.string(section, "password_env", "")
         file_name = self.string(section, "password_file", "")
-        given = [k for k, v in (("password", inline), ("password_env", env_name),
-                                ("password_file", file_name)) if v]
+        given = [
+            k
+            for k, v in (
+                ("password", inline),
+                ("password_env", env_name),
+                ("password_file", file_name),
+            )
+            if v
+        ]
         if len(given) > 1:
             self.errors.append(f"{section}.password: set only one of {', '.join(given)}")
             return ""
@@ -344,6 +355,11 @@ class _Reader:
                 continue
             for key in table:
                 if (section, key) not in self.seen and section in {
-                    "bot", "imap", "smtp", "local", "limits", "daemon"
+                    "bot",
+                    "imap",
+                    "smtp",
+                    "local",
+                    "limits",
+                    "daemon",
                 }:
                     self.errors.append(f"{section}.{key}: unknown key")

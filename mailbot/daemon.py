@@ -29,8 +29,9 @@ class InstanceLock:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             handle.close()
-            raise MailbotError(f"another mailbot is already running on this database "
-                               f"({self.path})") from None
+            raise MailbotError(
+                f"another mailbot is already running on this database ({self.path})"
+            ) from None
         handle.truncate(0)
         handle.write(f"{os.getpid()}\n")
         handle.flush()
@@ -63,8 +64,7 @@ class Daemon:
             service.resume_due()
         sent = service.send(self.app.transport, self.stop.is_set)
         if sent.sent or sent.retrying or sent.failed:
-            log.info("send: %d sent, %d to retry, %d failed", sent.sent, sent.retrying,
-                     sent.failed)
+            log.info("send: %d sent, %d to retry, %d failed", sent.sent, sent.retrying, sent.failed)
 
     def run(self, once: bool = False) -> None:
         lock = InstanceLock(self.app.config.bot.database)
@@ -84,7 +84,7 @@ class Daemon:
     def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
             return {}
-        previous = {}
+        previous: dict[int, Any] = {}
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, self._on_signal)
         return previous

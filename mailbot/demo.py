@@ -83,7 +83,7 @@ Now serving on the embedded default until Ctrl-C. Try it yourself:
   swaks --server 127.0.0.1:{server.port} --to {BOT} --from you@example.org --header "Subject: join"
 
 or point any mail client's outgoing (SMTP) server at 127.0.0.1 port {server.port}, no login.
-Replies land in {directory / 'mail'}/<your address>/new/ (a Maildir: open it with mutt -f,
+Replies land in {directory / "mail"}/<your address>/new/ (a Maildir: open it with mutt -f,
 or read the files). The bot checks its mailbox every 2 seconds.
 """)
     daemon = Daemon(app, threading.Event())
@@ -102,19 +102,30 @@ class Scenario:
         self.seen: dict[str, set[str]] = {}
 
     def play(self) -> None:
-        anne, bob, chloe, dan = ("Anne Person <anne@example.org>", "Bob Smith <bob@example.net>",
-                                 "Chloe Jones <chloe@example.com>", "dan@example.org")
+        anne, bob, chloe, dan = (
+            "Anne Person <anne@example.org>",
+            "Bob Smith <bob@example.net>",
+            "Chloe Jones <chloe@example.com>",
+            "dan@example.org",
+        )
         self.step("Anne, Bob and Chloe ask to join (Anne adds profile lines)")
-        self.send(make_mail(anne, "join", "name: Anne Person\norg: Example Council\n"
-                            "about: digital services lead, happy to talk about user research"))
+        self.send(
+            make_mail(
+                anne,
+                "join",
+                "name: Anne Person\norg: Example Council\n"
+                "about: digital services lead, happy to talk about user research",
+            )
+        )
         self.send(make_mail(bob, "Subscribe", "Hello! Please add me.\n\nBob"))
         self.send(make_mail(chloe, "join", "org: Example Borough\nskype: chloe.jones"))
         self.cycle()
         self.step("Anne confirms by replying to the confirmation email (quoting it)")
         self.send(make_reply(self.last("anne@example.org"), anne, "Yes please!"))
         self.step("Bob replies from a client that drops threading headers")
-        self.send(make_reply(self.last("bob@example.net"), bob, "ok", quote=False,
-                             keep_headers=False))
+        self.send(
+            make_reply(self.last("bob@example.net"), bob, "ok", quote=False, keep_headers=False)
+        )
         self.step("Chloe types 'confirm <code>' into a new email")
         code = re.search(r"confirm (\w+)\)", str(self.last("chloe@example.com")["Subject"]))
         self.send(make_mail(chloe, "", f"confirm {code.group(1) if code else '?'}"))
@@ -126,8 +137,14 @@ class Scenario:
         self.step("Dan writes something the bot does not understand")
         self.send(make_mail(dan, "Hello?", "Is this the coffee thing?"))
         self.step("An out-of-office reply arrives: robots are never answered")
-        self.send(make_mail(anne, "Out of Office: status", "I'm away until Monday.",
-                            headers={"Auto-Submitted": "auto-replied"}))
+        self.send(
+            make_mail(
+                anne,
+                "Out of Office: status",
+                "I'm away until Monday.",
+                headers={"Auto-Submitted": "auto-replied"},
+            )
+        )
         self.cycle()
 
     def step(self, text: str) -> None:
@@ -155,8 +172,9 @@ class Scenario:
         for path in sorted((self.root / person / "new").iterdir()):
             if path.name not in seen:
                 seen.add(path.name)
-                found.append(email.message_from_bytes(path.read_bytes(),
-                                                      policy=email.policy.default))
+                found.append(
+                    email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+                )
         return [m for m in found if isinstance(m, EmailMessage)]
 
     def last(self, person: str) -> EmailMessage:

@@ -25,8 +25,9 @@ class LocalDeliveryHandler:
     def __init__(self, root: Path):
         self.root = root
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
         if "@" not in address or "/" in address or address.startswith("."):
             return "550 not a local mailbox address"
         envelope.rcpt_tos.append(address)
@@ -35,8 +36,11 @@ class LocalDeliveryHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         for recipient in envelope.rcpt_tos:
             deliver_local(self.root, recipient, envelope.original_content or envelope.content)
-        log.info("embedded SMTP: delivered mail from %s to %s", envelope.mail_from,
-                 ", ".join(envelope.rcpt_tos))
+        log.info(
+            "embedded SMTP: delivered mail from %s to %s",
+            envelope.mail_from,
+            ", ".join(envelope.rcpt_tos),
+        )
         return "250 Message accepted for delivery"
 
 
@@ -51,16 +55,19 @@ class EmbeddedSmtp:
         self.root = root
         self.host = host
         self.port = port or free_port(host)
-        self.controller = Controller(LocalDeliveryHandler(root), hostname=host, port=self.port,
-                                     ready_timeout=10)
+        self.controller = Controller(
+            LocalDeliveryHandler(root), hostname=host, port=self.port, ready_timeout=10
+        )
 
     def start(self) -> EmbeddedSmtp:
         try:
             self.controller.start()
         except (OSError, RuntimeError) as exc:
-            raise MailbotError(f"cannot start the embedded SMTP server on {self.host}:"
-                               f"{self.port}: {exc} (is the port in use? set [local] "
-                               "smtp_port)") from exc
+            raise MailbotError(
+                f"cannot start the embedded SMTP server on {self.host}:"
+                f"{self.port}: {exc} (is the port in use? set [local] "
+                "smtp_port)"
+            ) from exc
         return self
 
     def stop(self) -> None:

@@ -54,7 +54,7 @@ class Inbox(Protocol):
 
 def chunks(values: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def tls_context(ca_file: Path | None) -> ssl.SSLContext:
@@ -73,14 +73,16 @@ class ImapInbox:
         c = self.config
         context = tls_context(c.ca_file) if c.security != "none" else None
         try:
-            client = IMAPClient(c.host, port=c.port, ssl=c.security == "ssl",
-                                ssl_context=context, timeout=c.timeout)
+            client = IMAPClient(
+                c.host, port=c.port, ssl=c.security == "ssl", ssl_context=context, timeout=c.timeout
+            )
             if c.security == "starttls":
                 client.starttls(context)
             client.login(c.username, c.password)
         except IMAPClient.Error as exc:
-            raise InboxError(f"IMAP login to {c.host}:{c.port} as {c.username} failed: "
-                             f"{_text(exc)}") from exc
+            raise InboxError(
+                f"IMAP login to {c.host}:{c.port} as {c.username} failed: {_text(exc)}"
+            ) from exc
         except (TimeoutError, OSError, ssl.SSLError) as exc:
             raise InboxError(f"cannot reach IMAP server {c.host}:{c.port}: {exc}") from exc
         return client
@@ -94,8 +96,7 @@ class ImapInbox:
                     if not self.client.folder_exists(folder):
                         self.client.create_folder(folder)
         except (IMAPClientError, OSError) as exc:
-            raise InboxError(f"cannot open IMAP folder {self.config.folder}: {_text(exc)}") \
-                from exc
+            raise InboxError(f"cannot open IMAP folder {self.config.folder}: {_text(exc)}") from exc
 
     @property
     def mailbox(self) -> str:
@@ -133,8 +134,15 @@ class ImapInbox:
             raw = bodies.get(uid, {}).get(b"BODY[]", b"") if uid in small else b""
             if uid in small and uid not in bodies:
                 continue
-            items.append(InboundItem(self.mailbox, self.uidvalidity, str(uid), raw or b"",
-                                     int(sizes[uid].get(b"RFC822.SIZE", 0))))
+            items.append(
+                InboundItem(
+                    self.mailbox,
+                    self.uidvalidity,
+                    str(uid),
+                    raw or b"",
+                    int(sizes[uid].get(b"RFC822.SIZE", 0)),
+                )
+            )
         return items
 
     def done(self, items: list[InboundItem]) -> None:
@@ -191,8 +199,7 @@ class MaildirInbox:
         return f"local:{self.root.name}"
 
     def _files(self) -> list[Path]:
-        found = [p for part in ("new", "cur") for p in (self.root / part).iterdir()
-                 if p.is_file()]
+        found = [p for part in ("new", "cur") for p in (self.root / part).iterdir() if p.is_file()]
         return sorted(found, key=lambda p: p.name)
 
     def count(self) -> int:
@@ -202,7 +209,7 @@ class MaildirInbox:
         files = self._files()
         for start in range(0, len(files), size):
             items = []
-            for path in files[start:start + size]:
+            for path in files[start : start + size]:
                 try:
                     length = path.stat().st_size
                     raw = path.read_bytes() if length <= max_bytes else b""

@@ -10,7 +10,7 @@ import mailbox
 import smtplib
 import ssl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -38,8 +38,8 @@ class Connection(Protocol):
 
 
 class Transport(Protocol):
-    def connect(self) -> Iterator[Connection]:
-        """A context manager holding one session for a batch of messages."""
+    def connect(self) -> AbstractContextManager[Connection]:
+        """One session for a batch of messages."""
         ...
 
 
@@ -88,8 +88,9 @@ class SmtpTransport:
         try:
             client: smtplib.SMTP
             if c.security == "ssl":
-                client = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout,
-                                          context=tls_context(c.ca_file))
+                client = smtplib.SMTP_SSL(
+                    c.host, c.port, timeout=c.timeout, context=tls_context(c.ca_file)
+                )
             else:
                 client = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
                 if c.security == "starttls":
@@ -97,11 +98,11 @@ class SmtpTransport:
             if c.username:
                 client.login(c.username, c.password)
         except smtplib.SMTPAuthenticationError as exc:
-            raise TemporaryFailure(f"SMTP login as {c.username} refused: {exc.smtp_code} "
-                                   f"{_decode(exc.smtp_error)}") from exc
+            raise TemporaryFailure(
+                f"SMTP login as {c.username} refused: {exc.smtp_code} {_decode(exc.smtp_error)}"
+            ) from exc
         except (TimeoutError, OSError, ssl.SSLError, smtplib.SMTPException) as exc:
-            raise TemporaryFailure(f"cannot reach SMTP server {c.host}:{c.port}: {exc}") \
-                from exc
+            raise TemporaryFailure(f"cannot reach SMTP server {c.host}:{c.port}: {exc}") from exc
         return client
 
     def check(self) -> str:

@@ -53,8 +53,10 @@ class Renderer:
     def render_section(self, name: str, context: dict[str, Any]) -> Rendered:
         """A part of a notice: its subject and body blocks only."""
         template = self.env.get_template(f"{name}.txt")
-        return Rendered(self._block(template, "subject", context),
-                        _tidy("".join(template.blocks["body"](template.new_context(context)))))
+        return Rendered(
+            self._block(template, "subject", context),
+            _tidy("".join(template.blocks["body"](template.new_context(context)))),
+        )
 
     @staticmethod
     def _block(template: jinja2.Template, block: str, context: dict[str, Any]) -> str:
@@ -91,8 +93,7 @@ class Envelope:
 def compose(envelope: Envelope, to: list[tuple[str, str]], rendered: Rendered) -> EmailMessage:
     """An EmailMessage with the list and robot headers; names never break a header."""
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = Address(display_name=_one_line(envelope.bot_name),
-                          addr_spec=envelope.bot_address)
+    msg["From"] = Address(display_name=_one_line(envelope.bot_name), addr_spec=envelope.bot_address)
     msg["To"] = [Address(display_name=_one_line(name), addr_spec=addr) for name, addr in to]
     msg["Subject"] = _one_line(rendered.subject)
     msg["Date"] = format_datetime(envelope.date)
@@ -107,8 +108,9 @@ def compose(envelope: Envelope, to: list[tuple[str, str]], rendered: Rendered) -
     msg["List-Unsubscribe"] = f"<mailto:{envelope.bot_address}?subject=leave>"
     msg["List-Help"] = f"<mailto:{envelope.bot_address}?subject=help>"
     msg["X-Mailbot-Kind"] = envelope.kind
-    msg.set_content(rendered.text, cte="quoted-printable" if not rendered.text.isascii()
-                    else "7bit")
+    msg.set_content(
+        rendered.text, cte="quoted-printable" if not rendered.text.isascii() else "7bit"
+    )
     return msg
 
 

@@ -76,16 +76,27 @@ class _Reply:
 
 
 class Service:
-    def __init__(self, config: Config, store: SqliteStore, renderer: Renderer, clock: Clock,
-                 make_token: Callable[[], str] = new_token):
+    def __init__(
+        self,
+        config: Config,
+        store: SqliteStore,
+        renderer: Renderer,
+        clock: Clock,
+        make_token: Callable[[], str] = new_token,
+    ):
         self.config = config
         self.store = store
         self.renderer = renderer
         self.clock = clock
         self.make_token = make_token
-        self.own = frozenset({config.bot.address} | (
-            {config.imap.username.lower()} if config.imap and "@" in config.imap.username
-            else set()))
+        self.own = frozenset(
+            {config.bot.address}
+            | (
+                {config.imap.username.lower()}
+                if config.imap and "@" in config.imap.username
+                else set()
+            )
+        )
 
     # --- inbound -------------------------------------------------------------------------
 
@@ -123,8 +134,9 @@ class Service:
             reason = f"{type(exc).__name__}: {exc}"[:300]
             log.exception("uid=%s set aside: %s", item.uid, reason)
             with self.store.atomic():
-                self.store.record_failure(item.mailbox, item.uidvalidity, item.uid, "",
-                                          reason, self.clock.now())
+                self.store.record_failure(
+                    item.mailbox, item.uidvalidity, item.uid, "", reason, self.clock.now()
+                )
             return Result(f"failed: {reason}", set_aside=True)
 
     def process(self, item: InboundItem) -> Result:
@@ -133,17 +145,31 @@ class Service:
             if self.store.inbound_seen(item.mailbox, item.uidvalidity, item.uid):
                 return Result("already processed")
             result, message_id = self._handle(item, now)
-            self.store.record_inbound(item.mailbox, item.uidvalidity, item.uid, message_id,
-                                      result.sender, "", list(result.verbs), result.outcome,
-                                      now)
-        log.info("uid=%s from=%s verbs=%s outcome=%s", item.uid, result.sender or "-",
-                 ",".join(result.verbs) or "-", result.outcome)
+            self.store.record_inbound(
+                item.mailbox,
+                item.uidvalidity,
+                item.uid,
+                message_id,
+                result.sender,
+                "",
+                list(result.verbs),
+                result.outcome,
+                now,
+            )
+        log.info(
+            "uid=%s from=%s verbs=%s outcome=%s",
+            item.uid,
+            result.sender or "-",
+            ",".join(result.verbs) or "-",
+            result.outcome,
+        )
         return result
 
     def _handle(self, item: InboundItem, now: datetime) -> tuple[Result, str]:
         if not item.raw:
-            return Result(f"set aside: {item.size} bytes is over the size limit",
-                          set_aside=True), ""
+            return Result(
+                f"set aside: {item.size} bytes is over the size limit", set_aside=True
+            ), ""
         msg = email.message_from_bytes(item.raw, policy=email.policy.default)
         message_id = _header(msg, "Message-ID")[:300]
         if message_id and self.store.message_id_seen(message_id):
@@ -158,29 +184,45 @@ class Service:
             return Result("ignored: from our own address"), message_id
         return self._act(msg, item, name, sender, now), message_id
 
-    def _act(self, msg: EmailMessage, item: InboundItem, name: str, sender: str,
-             now: datetime) -> Result:
+    def _act(
+        self, msg: EmailMessage, item: InboundItem, name: str, sender: str, now: datetime
+    ) -> Result:
         subject = _header(msg, "Subject")
         parsed = parse_commands(subject, command_lines(body_text(msg)))
         commands = list(parsed.commands)
         reply_token = self.store.token_by_message_ids(_referenced_ids(msg))
         if reply_token and not any(c.verb in (Verb.confirm, Verb.leave) for c in commands):
-            commands = [Command(Verb.confirm, text="confirm"),
-                        *[c for c in commands if c.verb != Verb.join]]
+            commands = [
+                Command(Verb.confirm, text="confirm"),
+                *[c for c in commands if c.verb != Verb.join],
+            ]
         replies = [self._apply(c, sender, name, reply_token, now) for c in commands]
         key = f"in:{item.mailbox}:{item.uidvalidity}:{item.uid}"
         reply_to = (_header(msg, "Message-ID"), _header(msg, "References"))
         if not commands:
             member = self.store.get_member(sender)
-            queued = self._notice(key, sender, member, [("notice/unknown", {
-                "unknown": list(parsed.unknown)})], 0, reply_to, now, topic="notice/unknown")
-            return Result("unknown command" + ("" if queued else " (reply rate-limited)"),
-                          sender)
+            queued = self._notice(
+                key,
+                sender,
+                member,
+                [("notice/unknown", {"unknown": list(parsed.unknown)})],
+                0,
+                reply_to,
+                now,
+                topic="notice/unknown",
+            )
+            return Result("unknown command" + ("" if queued else " (reply rate-limited)"), sender)
         outcome = self._reply(key, sender, replies, parsed.dropped, reply_to, now)
         return Result(outcome, sender, tuple(c.verb.value for c in commands))
 
-    def _apply(self, command: Command, sender: str, name: str,
-               reply_token: dict[str, Any] | None, now: datetime) -> _Reply:
+    def _apply(
+        self,
+        command: Command,
+        sender: str,
+        name: str,
+        reply_token: dict[str, Any] | None,
+        now: datetime,
+    ) -> _Reply:
         member = self.store.get_member(sender)
         check, token_row = None, None
         if command.verb == Verb.confirm:
@@ -194,8 +236,7 @@ class Service:
             self.store.event(sender, command.verb.value, outcome.reply, now)
         return _Reply(outcome, command, member)
 
-    def _check_token(self, row: dict[str, Any] | None, sender: str,
-                     now: datetime) -> TokenCheck:
+    def _check_token(self, row: dict[str, Any] | None, sender: str, now: datetime) -> TokenCheck:
         if row is None:
             return TokenCheck.unknown
         if row["email"] != sender:
@@ -206,8 +247,9 @@ class Service:
             return TokenCheck.expired
         return TokenCheck.ok
 
-    def _move(self, member: Member | None, sender: str, name: str, outcome: Outcome,
-              now: datetime) -> Member:
+    def _move(
+        self, member: Member | None, sender: str, name: str, outcome: Outcome, now: datetime
+    ) -> Member:
         state = outcome.state
         assert state is not None
         times: dict[str, datetime] = {}
@@ -219,92 +261,189 @@ class Service:
             times["confirmed_at"] = now
         if state == State.left:
             times["left_at"] = now
-        pause = {"pause_rounds": outcome.pause_rounds, "paused_until": outcome.paused_until}
+        pause: dict[str, Any] = {
+            "pause_rounds": outcome.pause_rounds,
+            "paused_until": outcome.paused_until,
+        }
         if state != State.paused:
             pause = {"pause_rounds": None, "paused_until": None}
         elif member.state == State.paused and outcome.reply != "notice/paused":
             pause = {"pause_rounds": member.pause_rounds, "paused_until": member.paused_until}
-        member = replace(member, state=state, **outcome.profile, **pause)
+        changes: dict[str, Any] = {**outcome.profile, **pause}
+        member = replace(member, state=state, **changes)
         self.store.save_member(member, now, **times)
         return member
 
     # --- replies ---------------------------------------------------------------------------
 
-    def _reply(self, key: str, sender: str, replies: list[_Reply], dropped: int,
-               reply_to: tuple[str, str], now: datetime) -> str:
+    def _reply(
+        self,
+        key: str,
+        sender: str,
+        replies: list[_Reply],
+        dropped: int,
+        reply_to: tuple[str, str],
+        now: datetime,
+    ) -> str:
         done: list[str] = []
         sections: list[tuple[str, dict[str, Any]]] = []
         final = replies[-1].member
         for r in replies:
-            extra = {"command": r.command.text, "detail": r.outcome.detail,
-                     "profile_changed": bool(r.outcome.profile) and r.outcome.state is not None}
+            extra = {
+                "command": r.command.text,
+                "detail": r.outcome.detail,
+                "profile_changed": bool(r.outcome.profile) and r.outcome.state is not None,
+            }
             if r.outcome.reply == "confirm":
                 done.append(self._confirmation(key, sender, r.member, r.outcome, reply_to, now))
             elif r.outcome.reply == "welcome":
                 done.append(self._single(key, "welcome", sender, r.member, reply_to, now))
             else:
-                sections.append((r.outcome.reply, {**extra, "member": _member_view(
-                    r.member, sender, self._today(now))}))
+                sections.append(
+                    (
+                        r.outcome.reply,
+                        {**extra, "member": _member_view(r.member, sender, self._today(now))},
+                    )
+                )
         if sections:
             queued = self._notice(key, sender, final, sections, dropped, reply_to, now)
             done.append("notice" if queued else "notice rate-limited")
         return ", ".join(done) or "no reply"
 
-    def _confirmation(self, key: str, sender: str, member: Member | None, outcome: Outcome,
-                      reply_to: tuple[str, str], now: datetime) -> str:
+    def _confirmation(
+        self,
+        key: str,
+        sender: str,
+        member: Member | None,
+        outcome: Outcome,
+        reply_to: tuple[str, str],
+        now: datetime,
+    ) -> str:
         day = now - timedelta(days=1)
-        if self.store.mail_count(sender, day, ("confirm",)) >= \
-                self.config.limits.confirmations_per_day:
+        if (
+            self.store.mail_count(sender, day, ("confirm",))
+            >= self.config.limits.confirmations_per_day
+        ):
             return "confirm rate-limited"
         token = self.make_token()
         message_id = self._message_id("confirm")
         expires = now + timedelta(days=TOKEN_DAYS)
         self.store.add_token(token, sender, message_id, now, expires)
-        context = self._context(member, sender, now, token=token, detail=outcome.detail,
-                                expires=expires.astimezone(self.config.tz).strftime(
-                                    "%A %-d %B %Y, %H:%M %Z"))
+        context = self._context(
+            member,
+            sender,
+            now,
+            token=token,
+            detail=outcome.detail,
+            expires=expires.astimezone(self.config.tz).strftime("%A %-d %B %Y, %H:%M %Z"),
+        )
         rendered = self.renderer.render("confirm", context)
-        return self._queue(f"{key}:confirm", "confirm", "confirm", sender, member, rendered,
-                           reply_to, now, message_id)
+        return self._queue(
+            f"{key}:confirm",
+            "confirm",
+            "confirm",
+            sender,
+            member,
+            rendered,
+            reply_to,
+            now,
+            message_id,
+        )
 
-    def _single(self, key: str, name: str, sender: str, member: Member | None,
-                reply_to: tuple[str, str], now: datetime) -> str:
+    def _single(
+        self,
+        key: str,
+        name: str,
+        sender: str,
+        member: Member | None,
+        reply_to: tuple[str, str],
+        now: datetime,
+    ) -> str:
         rendered = self.renderer.render(name, self._context(member, sender, now))
         return self._queue(f"{key}:{name}", name, name, sender, member, rendered, reply_to, now)
 
-    def _notice(self, key: str, sender: str, member: Member | None,
-                sections: list[tuple[str, dict[str, Any]]], dropped: int,
-                reply_to: tuple[str, str], now: datetime, topic: str = "notice") -> bool:
+    def _notice(
+        self,
+        key: str,
+        sender: str,
+        member: Member | None,
+        sections: list[tuple[str, dict[str, Any]]],
+        dropped: int,
+        reply_to: tuple[str, str],
+        now: datetime,
+        topic: str = "notice",
+    ) -> bool:
         if topic == "notice/unknown":
             help_count = self.store.mail_count(sender, now - timedelta(days=1), (topic,))
             if help_count >= self.config.limits.help_per_day:
                 return False
-        parts = [self.renderer.render_section(name, {**self._context(member, sender, now),
-                                                     **extra})
-                 for name, extra in sections]
-        subject = parts[0].subject if len(parts) == 1 else f"{self.config.bot.name}: " \
-            "your requests"
-        context = self._context(member, sender, now, sections=[p.text.strip() for p in parts],
-                                dropped=dropped, max_commands=MAX_COMMANDS)
+        parts = [
+            self.renderer.render_section(name, {**self._context(member, sender, now), **extra})
+            for name, extra in sections
+        ]
+        subject = parts[0].subject if len(parts) == 1 else f"{self.config.bot.name}: your requests"
+        context = self._context(
+            member,
+            sender,
+            now,
+            sections=[p.text.strip() for p in parts],
+            dropped=dropped,
+            max_commands=MAX_COMMANDS,
+        )
         body = self.renderer.render("notice", context)
-        outcome = self._queue(f"{key}:notice", "notice", topic, sender, member,
-                              Rendered(subject, body.text), reply_to, now)
+        outcome = self._queue(
+            f"{key}:notice",
+            "notice",
+            topic,
+            sender,
+            member,
+            Rendered(subject, body.text),
+            reply_to,
+            now,
+        )
         return outcome != "rate-limited"
 
-    def _queue(self, key: str, kind: str, topic: str, sender: str, member: Member | None,
-               rendered: Rendered, reply_to: tuple[str, str], now: datetime,
-               message_id: str = "", auto: str = "auto-replied") -> str:
-        if self.store.mail_count(sender, now - timedelta(days=1)) >= \
-                self.config.limits.replies_per_day:
-            log.warning("not replying to %s: %s replies today already", sender,
-                        self.config.limits.replies_per_day)
+    def _queue(
+        self,
+        key: str,
+        kind: str,
+        topic: str,
+        sender: str,
+        member: Member | None,
+        rendered: Rendered,
+        reply_to: tuple[str, str],
+        now: datetime,
+        message_id: str = "",
+        auto: str = "auto-replied",
+    ) -> str:
+        if (
+            self.store.mail_count(sender, now - timedelta(days=1))
+            >= self.config.limits.replies_per_day
+        ):
+            log.warning(
+                "not replying to %s: %s replies today already",
+                sender,
+                self.config.limits.replies_per_day,
+            )
             return "rate-limited"
         bot = self.config.bot
-        envelope = Envelope(bot.name, bot.address, kind, message_id or self._message_id(kind),
-                            now, auto, in_reply_to=reply_to[0], references=reply_to[1])
+        envelope = Envelope(
+            bot.name,
+            bot.address,
+            kind,
+            message_id or self._message_id(kind),
+            now,
+            auto,
+            in_reply_to=reply_to[0],
+            references=reply_to[1],
+        )
         msg = compose(envelope, [(member.name if member else "", sender)], rendered)
-        self.store.enqueue(OutgoingMail(key, kind, topic, bot.address, (sender,),
-                                        envelope.message_id, msg.as_bytes()), now)
+        self.store.enqueue(
+            OutgoingMail(
+                key, kind, topic, bot.address, (sender,), envelope.message_id, msg.as_bytes()
+            ),
+            now,
+        )
         return kind
 
     def _message_id(self, kind: str) -> str:
@@ -313,15 +452,22 @@ class Service:
     def _today(self, now: datetime) -> date:
         return now.astimezone(self.config.tz).date()
 
-    def _context(self, member: Member | None, sender: str, now: datetime,
-                 **extra: Any) -> dict[str, Any]:
+    def _context(
+        self, member: Member | None, sender: str, now: datetime, **extra: Any
+    ) -> dict[str, Any]:
         today = self._today(now)
         context: dict[str, Any] = {
             "bot": {"name": self.config.bot.name, "address": self.config.bot.address},
             "member": _member_view(member, sender, today),
             "example_date": (today + timedelta(days=30)).isoformat(),
-            "detail": "", "command": "", "unknown": [], "profile_changed": False,
-            "automatic": False, "sections": [], "dropped": 0, "max_commands": MAX_COMMANDS,
+            "detail": "",
+            "command": "",
+            "unknown": [],
+            "profile_changed": False,
+            "automatic": False,
+            "sections": [],
+            "dropped": 0,
+            "max_commands": MAX_COMMANDS,
         }
         context.update(extra)
         return context
@@ -338,15 +484,26 @@ class Service:
                 self.store.save_member(back, now)
                 self.store.event(member.email, "resume", "pause date reached", now)
                 key = f"resume:{member.email}:{member.paused_until}"
-                self._notice(key, member.email, back, [("notice/resumed", {"automatic": True})],
-                             0, ("", ""), now)
+                self._notice(
+                    key,
+                    member.email,
+                    back,
+                    [("notice/resumed", {"automatic": True})],
+                    0,
+                    ("", ""),
+                    now,
+                )
             count += 1
         return count
 
     # --- outbound ----------------------------------------------------------------------------
 
-    def send(self, transport: Transport, should_stop: Callable[[], bool] = lambda: False,
-             limit: int = 500) -> SendReport:
+    def send(
+        self,
+        transport: Transport,
+        should_stop: Callable[[], bool] = lambda: False,
+        limit: int = 500,
+    ) -> SendReport:
         report = SendReport()
         due = self.store.due_mail(self.clock.now(), limit)
         if not due:
@@ -378,8 +535,9 @@ class Service:
             self.store.mark_failed(mail.id, str(exc))
             report.failed += 1
             return True
-        self.store.mark_sent(mail.id, self.clock.now(), "; ".join(
-            f"{r}: {e}" for r, e in refused.items()))
+        self.store.mark_sent(
+            mail.id, self.clock.now(), "; ".join(f"{r}: {e}" for r, e in refused.items())
+        )
         log.info("sent id=%s kind=%s to=%s", mail.id, mail.kind, ",".join(mail.recipients))
         report.sent += 1
         return True
@@ -387,21 +545,31 @@ class Service:
     def _retry(self, mail: QueuedMail, error: str, report: SendReport) -> None:
         now = self.clock.now()
         give_up = datetime.fromisoformat(mail.created_at) + timedelta(
-            hours=self.config.smtp.retry_for_hours if self.config.smtp else 96)
+            hours=self.config.smtp.retry_for_hours if self.config.smtp else 96
+        )
         if now >= give_up:
             self.store.mark_failed(mail.id, f"gave up retrying: {error}")
             report.failed += 1
             return
-        delay = min(60 * 2 ** mail.attempts, 3600)
+        delay = min(60 * 2**mail.attempts, 3600)
         self.store.mark_retry(mail.id, error, now + timedelta(seconds=delay))
         report.retrying += 1
 
 
 def _member_view(member: Member | None, sender: str, today: date) -> dict[str, Any]:
     if member is None:
-        return {"email": sender, "state": "none", "name": "", "org": "", "phone": "",
-                "skype": "", "google": "", "about": "", "pause_rounds": None,
-                "paused_until": None}
+        return {
+            "email": sender,
+            "state": "none",
+            "name": "",
+            "org": "",
+            "phone": "",
+            "skype": "",
+            "google": "",
+            "about": "",
+            "pause_rounds": None,
+            "paused_until": None,
+        }
     view = asdict(member)
     view["state"] = member.state.value
     view["paused_until"] = member.paused_until.isoformat() if member.paused_until else None

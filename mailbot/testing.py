@@ -53,10 +53,17 @@ class FakeInbox:
     def batches(self, size: int, max_bytes: int) -> Iterator[list[InboundItem]]:
         uids = sorted(self.waiting)
         for start in range(0, len(uids), size):
-            yield [InboundItem(self.mailbox, self.uidvalidity, str(u),
-                               self.waiting[u] if len(self.waiting[u]) <= max_bytes else b"",
-                               len(self.waiting[u]))
-                   for u in uids[start:start + size] if u in self.waiting]
+            yield [
+                InboundItem(
+                    self.mailbox,
+                    self.uidvalidity,
+                    str(u),
+                    self.waiting[u] if len(self.waiting[u]) <= max_bytes else b"",
+                    len(self.waiting[u]),
+                )
+                for u in uids[start : start + size]
+                if u in self.waiting
+            ]
 
     def done(self, items: list[InboundItem]) -> None:
         for item in items:
@@ -98,16 +105,23 @@ class RecordingTransport:
         yield RecordingConnection(self)
 
     def messages(self, to: str | None = None) -> list[EmailMessage]:
-        found = [email.message_from_bytes(raw, policy=email.policy.default)
-                 for _, rcpts, raw in self.sent if to is None or to in rcpts]
+        found = [
+            email.message_from_bytes(raw, policy=email.policy.default)
+            for _, rcpts, raw in self.sent
+            if to is None or to in rcpts
+        ]
         return [m for m in found if isinstance(m, EmailMessage)]
 
 
 def make_config(directory: Path, **sections: dict[str, object]) -> Config:
     """A valid local-mode config in ``directory``; sections override its tables."""
     data: dict[str, dict[str, object]] = {
-        "bot": {"address": "unmentoring@example.org", "name": "UnMentoring",
-                "database": "mailbot.db", "admins": ["organiser@example.org"]},
+        "bot": {
+            "address": "unmentoring@example.org",
+            "name": "UnMentoring",
+            "database": "mailbot.db",
+            "admins": ["organiser@example.org"],
+        },
         "local": {"maildir": "mail", "smtp_port": 0},
     }
     for name, values in sections.items():
@@ -115,9 +129,14 @@ def make_config(directory: Path, **sections: dict[str, object]) -> Config:
     return parse_config(data, directory / "mailbot.toml", {})
 
 
-def make_mail(sender: str = "Anne Person <anne@example.org>", subject: str = "",
-              body: str = "", to: str = "unmentoring@example.org",
-              headers: dict[str, str] | None = None, html: str | None = None) -> EmailMessage:
+def make_mail(
+    sender: str = "Anne Person <anne@example.org>",
+    subject: str = "",
+    body: str = "",
+    to: str = "unmentoring@example.org",
+    headers: dict[str, str] | None = None,
+    html: str | None = None,
+) -> EmailMessage:
     """A message as a person's mail client would send it."""
     msg = EmailMessage()
     msg["From"] = sender
@@ -136,17 +155,17 @@ def make_mail(sender: str = "Anne Person <anne@example.org>", subject: str = "",
     return msg
 
 
-def make_reply(original: EmailMessage, sender: str, body: str, quote: bool = True,
-               keep_headers: bool = True) -> EmailMessage:
+def make_reply(
+    original: EmailMessage, sender: str, body: str, quote: bool = True, keep_headers: bool = True
+) -> EmailMessage:
     """A reply as a mail client makes it: Re: subject, threading headers, quoted original."""
     text = original.get_body(("plain",))
     quoted = ""
     if quote and text is not None:
         quoted = "\n\nOn Mon, 2 Nov 2026, UnMentoring wrote:\n" + "\n".join(
-            "> " + line for line in text.get_content().splitlines())
+            "> " + line for line in text.get_content().splitlines()
+        )
     headers = {}
     if keep_headers:
-        headers = {"In-Reply-To": original["Message-ID"],
-                   "References": original["Message-ID"]}
-    return make_mail(sender, "Re: " + str(original["Subject"]), body + quoted,
-                     headers=headers)
+        headers = {"In-Reply-To": original["Message-ID"], "References": original["Message-ID"]}
+    return make_mail(sender, "Re: " + str(original["Subject"]), body + quoted, headers=headers)

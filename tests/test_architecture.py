@@ -8,8 +8,21 @@ from pathlib import Path
 import pytest
 
 CORE = Path(__file__).resolve().parent.parent / "mailbot" / "core"
-FORBIDDEN = {"imapclient", "smtplib", "socket", "sqlite3", "sqlite_utils", "random", "secrets",
-             "os", "subprocess", "aiosmtpd", "time", "logging", "jinja2"}
+FORBIDDEN = {
+    "imapclient",
+    "smtplib",
+    "socket",
+    "sqlite3",
+    "sqlite_utils",
+    "random",
+    "secrets",
+    "os",
+    "subprocess",
+    "aiosmtpd",
+    "time",
+    "logging",
+    "jinja2",
+}
 
 
 @pytest.mark.parametrize("path", sorted(CORE.glob("*.py")), ids=lambda p: p.name)

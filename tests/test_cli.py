@@ -43,8 +43,11 @@ def run(*args: str, config: Path | None = None) -> tuple[int, str, str]:
 
 def test_init_poll_send_members_in_local_mode(local, tmp_path):
     assert run("init", config=local)[0] == 0
-    deliver_local(tmp_path / "mail", BOT, make_mail("Anne Person <anne@example.org>", "join",
-                                                    "org: Example Council").as_bytes())
+    deliver_local(
+        tmp_path / "mail",
+        BOT,
+        make_mail("Anne Person <anne@example.org>", "join", "org: Example Council").as_bytes(),
+    )
     code, out, _ = run("poll", config=local)
     assert code == 0 and "processed 1" in out
     code, out, _ = run("send", config=local)
@@ -55,8 +58,11 @@ def test_init_poll_send_members_in_local_mode(local, tmp_path):
     code, out, _ = run("members", "--format", "json", config=local)
     [row] = json.loads(out)
     assert {k: row[k] for k in ("email", "name", "org", "state")} == {
-        "email": "anne@example.org", "name": "Anne Person", "org": "Example Council",
-        "state": "pending"}
+        "email": "anne@example.org",
+        "name": "Anne Person",
+        "org": "Example Council",
+        "state": "pending",
+    }
     code, out, _ = run("members", "--format", "csv", config=local)
     assert list(csv.DictReader(io.StringIO(out)))[0]["state"] == "pending"
     code, out, _ = run("members", config=local)

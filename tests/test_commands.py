@@ -11,53 +11,74 @@ from hypothesis import strategies as st
 from mailbot.core.commands import MAX_COMMANDS, Verb, parse_commands, strip_subject_prefixes
 
 
-@pytest.mark.parametrize("subject, expected", [
-    ("Re: join", "join"),
-    ("RE: AW: Fwd: join", "join"),
-    ("Re[2]: join", "join"),
-    ("SV: VS: join", "join"),
-    ("[UnMentoring] Re: status", "status"),
-    ("  Antw:  help ", "help"),
-    ("WG: TR: RV: join", "join"),
-    ("Re: Re: Confirm joining UnMentoring (confirm abc)", "Confirm joining UnMentoring "
-     "(confirm abc)"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    "subject, expected",
+    [
+        ("Re: join", "join"),
+        ("RE: AW: Fwd: join", "join"),
+        ("Re[2]: join", "join"),
+        ("SV: VS: join", "join"),
+        ("[UnMentoring] Re: status", "status"),
+        ("  Antw:  help ", "help"),
+        ("WG: TR: RV: join", "join"),
+        (
+            "Re: Re: Confirm joining UnMentoring (confirm abc)",
+            "Confirm joining UnMentoring (confirm abc)",
+        ),
+        ("", ""),
+    ],
+)
 def test_subject_prefixes_are_stripped(subject, expected):
     assert strip_subject_prefixes(subject) == expected
 
 
-@pytest.mark.parametrize("subject, lines, verbs", [
-    ("join", [], ["join"]),
-    ("JOIN", [], ["join"]),
-    ("Join UnMentoring please", [], ["join"]),
-    ("subscribe", [], ["join"]),
-    ("Start", [], ["join"]),
-    ("unsubscribe", [], ["leave"]),
-    ("stop", [], ["leave"]),
-    ("Leave.", [], ["leave"]),
-    ("", ["join"], ["join"]),
-    ("", ["Pause"], ["pause"]),
-    ("Hello", ["status"], ["status"]),
-    ("", ["resume", "help"], ["resume", "help"]),
-    ("help", ["help"], ["help"]),  # the same command twice is one command
-    ("", ["Stop by any time if you like"], []),  # chatty lines are not commands
-    ("", ["join me for coffee?"], []),
-    ("Hello", ["name: Anne"], ["update"]),  # profile lines alone mean update
-    ("join", ["Hi! I'd love to take part.", "org: Example Council"], ["join"]),
-])
+@pytest.mark.parametrize(
+    "subject, lines, verbs",
+    [
+        ("join", [], ["join"]),
+        ("JOIN", [], ["join"]),
+        ("Join UnMentoring please", [], ["join"]),
+        ("subscribe", [], ["join"]),
+        ("Start", [], ["join"]),
+        ("unsubscribe", [], ["leave"]),
+        ("stop", [], ["leave"]),
+        ("Leave.", [], ["leave"]),
+        ("", ["join"], ["join"]),
+        ("", ["Pause"], ["pause"]),
+        ("Hello", ["status"], ["status"]),
+        ("", ["resume", "help"], ["resume", "help"]),
+        ("help", ["help"], ["help"]),  # the same command twice is one command
+        ("", ["Stop by any time if you like"], []),  # chatty lines are not commands
+        ("", ["join me for coffee?"], []),
+        ("Hello", ["name: Anne"], ["update"]),  # profile lines alone mean update
+        ("join", ["Hi! I'd love to take part.", "org: Example Council"], ["join"]),
+    ],
+)
 def test_verbs(subject, lines, verbs):
     assert parse_commands(subject, lines).verbs == verbs
 
 
 def test_profile_lines_attach_to_join():
-    parsed = parse_commands("join", ["Name: Anne Person", "organisation: Example Council",
-                                     "phone: 01632 960000", "Skype: anne.p",
-                                     "google: anne@example.org", "about: maps and data"])
+    parsed = parse_commands(
+        "join",
+        [
+            "Name: Anne Person",
+            "organisation: Example Council",
+            "phone: 01632 960000",
+            "Skype: anne.p",
+            "google: anne@example.org",
+            "about: maps and data",
+        ],
+    )
     [join] = parsed.commands
-    assert dict(join.profile) == {"name": "Anne Person", "org": "Example Council",
-                                  "phone": "01632 960000", "skype": "anne.p",
-                                  "google": "anne@example.org", "about": "maps and data"}
+    assert dict(join.profile) == {
+        "name": "Anne Person",
+        "org": "Example Council",
+        "phone": "01632 960000",
+        "skype": "anne.p",
+        "google": "anne@example.org",
+        "about": "maps and data",
+    }
 
 
 def test_long_profile_values_are_cut_with_a_note():
@@ -66,17 +87,20 @@ def test_long_profile_values_are_cut_with_a_note():
     assert parsed.notes
 
 
-@pytest.mark.parametrize("text, rounds, until, error", [
-    ("pause", None, None, None),
-    ("pause 3", 3, None, None),
-    ("pause 3 rounds", 3, None, None),
-    ("pause for 2 rounds", 2, None, None),
-    ("pause until 2027-01-31", None, date(2027, 1, 31), None),
-    ("pause 0", None, None, "1 to 52"),
-    ("pause 100", None, None, "1 to 52"),
-    ("pause until 31/01/2027", None, None, "YYYY-MM-DD"),
-    ("pause until 2027-02-30", None, None, "YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    "text, rounds, until, error",
+    [
+        ("pause", None, None, None),
+        ("pause 3", 3, None, None),
+        ("pause 3 rounds", 3, None, None),
+        ("pause for 2 rounds", 2, None, None),
+        ("pause until 2027-01-31", None, date(2027, 1, 31), None),
+        ("pause 0", None, None, "1 to 52"),
+        ("pause 100", None, None, "1 to 52"),
+        ("pause until 31/01/2027", None, None, "YYYY-MM-DD"),
+        ("pause until 2027-02-30", None, None, "YYYY-MM-DD"),
+    ],
+)
 def test_pause_arguments(text, rounds, until, error):
     [command] = parse_commands(text, []).commands
     assert command.verb == Verb.pause
@@ -94,7 +118,9 @@ def test_confirm_token_from_subject_anywhere_and_from_a_line():
 
 def test_unknown_lines_are_reported_only_when_nothing_is_understood():
     assert parse_commands("Coffee?", ["Is this the signup?", "thanks"]).unknown == (
-        "Is this the signup?", "thanks")
+        "Is this the signup?",
+        "thanks",
+    )
     assert parse_commands("join", ["Is this the signup?"]).unknown == ()
 
 

@@ -42,20 +42,27 @@ password_env = "NOPE_NOT_SET"
     with pytest.raises(ConfigError) as caught:
         load_config(path, {})
     message = str(caught.value)
-    for expected in ["bot.address: required", "bot.name: expected a string",
-                     "imap.security: must be one of", "imap.port: must be from 1 to 65535",
-                     "imap.username: required", "imap.colour: unknown key",
-                     "smtp.security: 'none'", "smtp.password_env: $NOPE_NOT_SET is not set",
-                     "[extra]: unknown section"]:
+    for expected in [
+        "bot.address: required",
+        "bot.name: expected a string",
+        "imap.security: must be one of",
+        "imap.port: must be from 1 to 65535",
+        "imap.username: required",
+        "imap.colour: unknown key",
+        "smtp.security: 'none'",
+        "smtp.password_env: $NOPE_NOT_SET is not set",
+        "[extra]: unknown section",
+    ]:
         assert expected in message
 
 
 def test_passwords_come_from_env_or_file(tmp_path):
     (tmp_path / "pw").write_text("from-file\n")
-    data = {"bot": {"address": "bot@example.org"},
-            "imap": {"host": "127.0.0.1", "username": "u", "password_env": "PW",
-                     "security": "none"},
-            "smtp": {"host": "localhost", "password_file": "pw", "security": "none"}}
+    data = {
+        "bot": {"address": "bot@example.org"},
+        "imap": {"host": "127.0.0.1", "username": "u", "password_env": "PW", "security": "none"},
+        "smtp": {"host": "localhost", "password_file": "pw", "security": "none"},
+    }
     config = parse_config(data, tmp_path / "mailbot.toml", {"PW": "from-env"})
     assert config.imap.password == "from-env"
     assert config.smtp.password == "from-file"
@@ -63,8 +70,9 @@ def test_passwords_come_from_env_or_file(tmp_path):
 
 
 def test_local_mode_needs_no_imap_or_smtp(tmp_path):
-    config = parse_config({"bot": {"address": "bot@example.org"}, "local": {}},
-                          tmp_path / "x.toml", {})
+    config = parse_config(
+        {"bot": {"address": "bot@example.org"}, "local": {}}, tmp_path / "x.toml", {}
+    )
     assert config.imap is None and config.smtp is None
     assert config.local.maildir == tmp_path / "mail"
 

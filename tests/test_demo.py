@@ -17,15 +17,22 @@ from mailbot.testing import make_mail
 
 
 def test_demo_scenario_shows_each_step(tmp_path):
-    result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path / "d"), "--port", "0",
-                                       "--no-serve"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        main,
+        ["demo", "--dir", str(tmp_path / "d"), "--port", "0", "--no-serve"],
+        catch_exceptions=False,
+    )
     out = result.output
     assert result.exit_code == 0, out
-    for expected in ["anne@example.org received [confirm]", "anne@example.org received [welcome]",
-                     "bob@example.net received [welcome]", "chloe@example.com received [welcome]",
-                     "bob@example.net received [notice] UnMentoring: paused",
-                     "chloe@example.com received [notice] UnMentoring: you've left",
-                     "dan@example.org received [notice] UnMentoring: I didn't understand that"]:
+    for expected in [
+        "anne@example.org received [confirm]",
+        "anne@example.org received [welcome]",
+        "bob@example.net received [welcome]",
+        "chloe@example.com received [welcome]",
+        "bob@example.net received [notice] UnMentoring: paused",
+        "chloe@example.com received [notice] UnMentoring: you've left",
+        "dan@example.org received [notice] UnMentoring: I didn't understand that",
+    ]:
         assert expected in out
     assert out.count("anne@example.org received") == 3  # the out-of-office got no answer
     table = out.split("Members now")[1]
@@ -34,8 +41,7 @@ def test_demo_scenario_shows_each_step(tmp_path):
 
 def test_demo_refuses_to_wipe_a_folder_it_did_not_make(tmp_path):
     (tmp_path / "precious.txt").write_text("keep me")
-    result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path), "--no-serve",
-                                       "--port", "0"])
+    result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path), "--no-serve", "--port", "0"])
     assert result.exit_code == 1 and "not a demo folder" in result.output
     assert (tmp_path / "precious.txt").exists()
 
@@ -43,9 +49,21 @@ def test_demo_refuses_to_wipe_a_folder_it_did_not_make(tmp_path):
 @pytest.mark.slow
 def test_demo_keeps_serving_mail_from_any_client_until_interrupted(tmp_path):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mailbot", "demo", "--dir",
-                             str(tmp_path / "d"), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mailbot",
+            "demo",
+            "--dir",
+            str(tmp_path / "d"),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         inbox = tmp_path / "d" / "mail" / "erin@example.org" / "new"
         deadline = time.monotonic() + 60
@@ -53,8 +71,9 @@ def test_demo_keeps_serving_mail_from_any_client_until_interrupted(tmp_path):
         while time.monotonic() < deadline:
             if not sent and (tmp_path / "d" / "mailbot.db.lock").exists():
                 with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
-                    smtp.send_message(make_mail("erin@example.org", "join"),
-                                      to_addrs=["unmentoring@example.org"])
+                    smtp.send_message(
+                        make_mail("erin@example.org", "join"), to_addrs=["unmentoring@example.org"]
+                    )
                 sent = True
             if inbox.exists() and any(inbox.iterdir()):
                 break
@@ -64,5 +83,5 @@ def test_demo_keeps_serving_mail_from_any_client_until_interrupted(tmp_path):
         proc.send_signal(2)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
-    assert "swaks --server 127.0.0.1:%d" % port in out
+    assert f"swaks --server 127.0.0.1:{port}" in out
     assert Path(tmp_path / "d" / "mailbot.db").exists()

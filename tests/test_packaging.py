@@ -16,8 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out),
-                    str(ROOT)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
     [built] = out.glob("mailbot-*.whl")
     return built
 
@@ -33,12 +36,15 @@ def test_wheel_contains_every_template(wheel):
 def test_installed_package_renders_from_its_own_templates(wheel, tmp_path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    code = (f"import sys; sys.path.insert(0, {str(site)!r}); import mailbot.render as r; "
-            f"assert str(r.PACKAGE_TEMPLATES).startswith({str(site)!r}), r.PACKAGE_TEMPLATES; "
-            "print(r.Renderer().render_section('notice/help', {'bot': {'name': 'B', "
-            "'address': 'b@example.org'}, 'example_date': '2026-01-01'}).subject)")
+    code = (
+        f"import sys; sys.path.insert(0, {str(site)!r}); import mailbot.render as r; "
+        f"assert str(r.PACKAGE_TEMPLATES).startswith({str(site)!r}), r.PACKAGE_TEMPLATES; "
+        "print(r.Renderer().render_section('notice/help', {'bot': {'name': 'B', "
+        "'address': 'b@example.org'}, 'example_date': '2026-01-01'}).subject)"
+    )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "B: how it works"

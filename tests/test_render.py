@@ -8,14 +8,33 @@ import pytest
 
 from mailbot.render import PACKAGE_TEMPLATES, Envelope, Rendered, Renderer, compose
 
-MEMBER = {"email": "anne@example.org", "state": "paused", "name": "Anne Person",
-          "org": "Example Council", "phone": "", "skype": "anne.p", "google": "",
-          "about": "", "pause_rounds": 2, "paused_until": None}
-CONTEXT = {"bot": {"name": "UnMentoring", "address": "unmentoring@example.org"},
-           "member": MEMBER, "example_date": "2026-12-02", "detail": "a reason",
-           "command": "pause", "unknown": ["hello"], "profile_changed": True,
-           "automatic": False, "sections": ["One.", "Two."], "dropped": 0, "max_commands": 10,
-           "token": "abcdefghijklmnopqrstuvwx", "expires": "Monday 9 November 2026"}
+MEMBER = {
+    "email": "anne@example.org",
+    "state": "paused",
+    "name": "Anne Person",
+    "org": "Example Council",
+    "phone": "",
+    "skype": "anne.p",
+    "google": "",
+    "about": "",
+    "pause_rounds": 2,
+    "paused_until": None,
+}
+CONTEXT = {
+    "bot": {"name": "UnMentoring", "address": "unmentoring@example.org"},
+    "member": MEMBER,
+    "example_date": "2026-12-02",
+    "detail": "a reason",
+    "command": "pause",
+    "unknown": ["hello"],
+    "profile_changed": True,
+    "automatic": False,
+    "sections": ["One.", "Two."],
+    "dropped": 0,
+    "max_commands": 10,
+    "token": "abcdefghijklmnopqrstuvwx",
+    "expires": "Monday 9 November 2026",
+}
 
 EMAILS = ["confirm", "welcome", "notice"]
 SECTIONS = sorted(f"notice/{p.stem}" for p in (PACKAGE_TEMPLATES / "notice").glob("*.txt"))
@@ -43,11 +62,19 @@ def test_missing_context_fails_loudly():
 
 
 def test_compose_sets_every_header_and_keeps_names_in_one_line():
-    envelope = Envelope("Unmentoring\r\nBcc: x@example.com", "unmentoring@example.org",
-                        "notice", "<1@example.org>", datetime(2026, 11, 2, tzinfo=UTC),
-                        in_reply_to="<a@example.net>")
-    msg = compose(envelope, [("Eve\nBcc: y@example.com", "eve@example.org")],
-                  Rendered("Hi\nthere", "Body ünïcode\n"))
+    envelope = Envelope(
+        "Unmentoring\r\nBcc: x@example.com",
+        "unmentoring@example.org",
+        "notice",
+        "<1@example.org>",
+        datetime(2026, 11, 2, tzinfo=UTC),
+        in_reply_to="<a@example.net>",
+    )
+    msg = compose(
+        envelope,
+        [("Eve\nBcc: y@example.com", "eve@example.org")],
+        Rendered("Hi\nthere", "Body ünïcode\n"),
+    )
     assert msg["Bcc"] is None
     assert msg["Subject"] == "Hi there"
     assert msg["X-Mailbot-Kind"] == "notice"

@@ -33,8 +33,11 @@ def test_join_sends_a_confirmation_with_the_list_headers(world):
     assert "reply to this email" in body(msg)
     member = world.store.get_member("anne@example.org")
     assert member.state.value == "pending"
-    assert (member.name, member.org, member.phone) == ("Anne Person", "Example Council",
-                                                        "01632 960000")
+    assert (member.name, member.org, member.phone) == (
+        "Anne Person",
+        "Example Council",
+        "01632 960000",
+    )
 
 
 def test_name_and_org_default_to_display_name_and_domain(world):
@@ -110,7 +113,7 @@ def test_tokens_are_stored_hashed(world):
     world.receive(make_mail(ANNE, "join"))
     token = token_of(world.last_to("anne@example.org"))
     dump = "\n".join(world.store.db.iterdump())
-    assert token not in dump.split("INSERT INTO \"outbox\"")[0]
+    assert token not in dump.split('INSERT INTO "outbox"')[0]
     rows = list(world.store.db.query("select token_hash from tokens"))
     assert rows and all(token not in r["token_hash"] for r in rows)
 
@@ -144,11 +147,14 @@ def test_pause_until_a_date_resumes_itself_with_a_notice(world):
     assert "pause has ended" in body(world.last_to("anne@example.org"))
 
 
-@pytest.mark.parametrize("subject, expected", [
-    ("pause until 2020-01-01", "not in the future"),
-    ("pause 99", "1 to 52 rounds"),
-    ("pause until tomorrow", "YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    "subject, expected",
+    [
+        ("pause until 2020-01-01", "not in the future"),
+        ("pause 99", "1 to 52 rounds"),
+        ("pause until tomorrow", "YYYY-MM-DD"),
+    ],
+)
 def test_bad_pause_arguments_get_a_clear_answer(world, subject, expected):
     join_and_confirm(world)
     world.receive(make_mail(ANNE, subject))
@@ -194,12 +200,15 @@ def test_replies_per_address_are_capped(world):
     assert len(world.mail_to("bob@example.net")) == 10
 
 
-@pytest.mark.parametrize("headers", [
-    {"Auto-Submitted": "auto-replied"},
-    {"Precedence": "bulk"},
-    {"Precedence": "list"},
-    {"X-Mailbot-Kind": "notice"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Auto-Submitted": "auto-replied"},
+        {"Precedence": "bulk"},
+        {"Precedence": "list"},
+        {"X-Mailbot-Kind": "notice"},
+    ],
+)
 def test_robots_are_never_answered(world, headers):
     world.receive(make_mail(BOB, "join", headers=headers))
     assert world.transport.sent == []
@@ -207,21 +216,27 @@ def test_robots_are_never_answered(world, headers):
 
 
 def test_mailer_daemon_and_our_own_mail_are_never_answered(world):
-    world.receive(make_mail("MAILER-DAEMON@mx.example.net", "Undelivered Mail", "help"),
-                  make_mail(f"UnMentoring <{BOT}>", "help"))
+    world.receive(
+        make_mail("MAILER-DAEMON@mx.example.net", "Undelivered Mail", "help"),
+        make_mail(f"UnMentoring <{BOT}>", "help"),
+    )
     assert world.transport.sent == []
 
 
 def test_html_only_mail_is_read(world):
-    world.receive(make_mail(ANNE, "", html="<html><body><div>join</div><div>org: HTML Council"
-                                        "</div></body></html>"))
+    world.receive(
+        make_mail(
+            ANNE, "", html="<html><body><div>join</div><div>org: HTML Council</div></body></html>"
+        )
+    )
     assert world.state("anne@example.org") == "pending"
     assert world.store.get_member("anne@example.org").org == "HTML Council"
 
 
 def test_odd_charset_profile_is_kept(world):
-    msg = make_mail("=?iso-8859-1?q?Ren=E9e_Dupr=E9?= <renee@example.fr>", "join",
-                    "org: Mairie de Montréal")
+    msg = make_mail(
+        "=?iso-8859-1?q?Ren=E9e_Dupr=E9?= <renee@example.fr>", "join", "org: Mairie de Montréal"
+    )
     world.receive(msg.as_bytes().replace(b"utf-8", b"utf-8"))
     member = world.store.get_member("renee@example.fr")
     assert member.name == "Renée Dupré"
@@ -229,24 +244,29 @@ def test_odd_charset_profile_is_kept(world):
 
 
 def test_newlines_in_a_name_never_reach_a_header(world):
-    raw = (b"From: =?utf-8?q?Evil=0D=0ABcc=3A_victim=40example=2Ecom?= <eve@example.org>\r\n"
-           b"To: unmentoring@example.org\r\nSubject: join\r\nMessage-ID: <x1@example.org>\r\n"
-           b"\r\nname: Eve\r\n")
+    raw = (
+        b"From: =?utf-8?q?Evil=0D=0ABcc=3A_victim=40example=2Ecom?= <eve@example.org>\r\n"
+        b"To: unmentoring@example.org\r\nSubject: join\r\nMessage-ID: <x1@example.org>\r\n"
+        b"\r\nname: Eve\r\n"
+    )
     world.receive(raw)
     msg = world.last_to("eve@example.org")
     assert msg["Bcc"] is None
     assert all("victim" not in r for _, rcpts, _ in world.transport.sent for r in rcpts)
 
 
-@pytest.mark.parametrize("raw", [
-    b"",
-    b"\x00\xff garbage",
-    b"From: \r\nSubject: join\r\n\r\nhello",
-    b"Subject: join\r\n\r\nno sender at all",
-    b"From: anne@example.org\r\nContent-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\n",
-    b"From: anne@example.org\r\nSubject: =?x-unknown?q?join?=\r\nContent-Type: text/plain; "
-    b"charset=x-unknown\r\n\r\njoin\xff\xfe\r\n",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"\x00\xff garbage",
+        b"From: \r\nSubject: join\r\n\r\nhello",
+        b"Subject: join\r\n\r\nno sender at all",
+        b'From: anne@example.org\r\nContent-Type: multipart/mixed; boundary="x"\r\n\r\n--x\r\n',
+        b"From: anne@example.org\r\nSubject: =?x-unknown?q?join?=\r\nContent-Type: text/plain; "
+        b"charset=x-unknown\r\n\r\njoin\xff\xfe\r\n",
+    ],
+)
 def test_malformed_mail_is_handled_and_never_lost(world, raw):
     report = world.receive(raw)
     assert report.processed + report.failed == 1
@@ -270,7 +290,8 @@ def test_a_message_that_breaks_processing_is_set_aside_and_the_loop_goes_on(worl
     assert world.state("anne@example.org") is None  # rolled back, nothing half-done
     assert world.state("bob@example.net") == "pending"
     assert [r["reason"] for r in world.store.db.query("select reason from failures")] == [
-        "RuntimeError: boom"]
+        "RuntimeError: boom"
+    ]
 
 
 def test_a_message_is_acted_on_once_even_if_seen_again(world):

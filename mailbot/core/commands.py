@@ -17,7 +17,8 @@ from enum import StrEnum
 
 
 class Verb(StrEnum):
-    join = "join"
+    # "join" shadows str.join on the members only; the commands read best by their own names.
+    join = "join"  # type: ignore[assignment]
     confirm = "confirm"
     pause = "pause"
     resume = "resume"
