@@ -557,20 +557,11 @@ class Service:
 
 
 def _member_view(member: Member | None, sender: str, today: date) -> dict[str, Any]:
-    if member is None:
-        return {
-            "email": sender,
-            "state": "none",
-            "name": "",
-            "org": "",
-            "phone": "",
-            "skype": "",
-            "google": "",
-            "about": "",
-            "pause_rounds": None,
-            "paused_until": None,
-        }
-    view = asdict(member)
-    view["state"] = member.state.value
-    view["paused_until"] = member.paused_until.isoformat() if member.paused_until else None
+    """What templates see of a member; someone not (yet) a member has state "none"."""
+    view = asdict(member or Member(sender, State.pending))
+    view["state"] = member.state.value if member else "none"
+    view["first_name"] = (member.name.split() or [""])[0] if member else ""
+    view["paused_until"] = (
+        member.paused_until.isoformat() if member and member.paused_until else None
+    )
     return view

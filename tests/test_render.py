@@ -12,6 +12,7 @@ MEMBER = {
     "email": "anne@example.org",
     "state": "paused",
     "name": "Anne Person",
+    "first_name": "Anne",
     "org": "Example Council",
     "phone": "",
     "skype": "anne.p",

@@ -1,0 +1,183 @@
+"""End to end over real servers: the CLI against Dovecot (IMAP) and aiosmtpd (SMTP)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from mailbot.testing import make_mail, make_reply
+from tests.imap_helpers import append, folder_count, write_config
+
+pytestmark = [pytest.mark.imap, pytest.mark.slow]
+
+ANNE = "Anne Person <anne@example.org>"
+
+
+class Cli:
+    def __init__(self, config: Path, password: str):
+        self.config = config
+        self.env = {**os.environ, "TEST_IMAP_PASSWORD": password}
+
+    def __call__(self, *args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "mailbot", "--config", str(self.config),
+                               *args], env=self.env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def members(self) -> dict[str, str]:
+        return {m["email"]: m["state"] for m in json.loads(self("members", "--format", "json"))}
+
+
+@pytest.fixture
+def setup(tmp_path, dovecot, smtp_sink):
+    config = write_config(tmp_path, dovecot, smtp_sink)
+    cli = Cli(config, dovecot.password)
+    cli("init")
+    return cli, dovecot, smtp_sink
+
+
+def exchange(cli: Cli, dovecot, sink, msg: EmailMessage) -> EmailMessage:
+    """Deliver one message to the inbox, poll and send; return the one reply."""
+    before = len(sink.messages)
+    append(dovecot, msg)
+    assert "processed 1" in cli("poll")
+    assert "sent 1" in cli("send")
+    [reply] = sink.messages[before:]
+    return reply
+
+
+def text(msg: EmailMessage) -> str:
+    part = msg.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_membership_lifecycle_by_email(setup):
+    cli, dovecot, sink = setup
+    confirm = exchange(cli, dovecot, sink, make_mail(ANNE, "join", "org: Example Council"))
+    assert confirm["X-Mailbot-Kind"] == "confirm" and confirm["To"] == ANNE
+    assert sink.envelopes[-1][1] == ["anne@example.org"]
+    assert cli.members() == {"anne@example.org": "pending"}
+
+    welcome = exchange(cli, dovecot, sink, make_reply(confirm, ANNE, "Yes please!"))
+    assert welcome["X-Mailbot-Kind"] == "welcome"
+    assert cli.members() == {"anne@example.org": "active"}
+
+    status = exchange(cli, dovecot, sink, make_mail(ANNE, "status"))
+    assert "active member" in text(status) and "Example Council" in text(status)
+
+    paused = exchange(cli, dovecot, sink, make_mail(ANNE, "Re: x", "pause\n\n-- \nAnne"))
+    assert "paused" in text(paused)
+    assert cli.members() == {"anne@example.org": "paused"}
+
+    exchange(cli, dovecot, sink, make_mail(ANNE, "resume"))
+    assert cli.members() == {"anne@example.org": "active"}
+
+    left = exchange(cli, dovecot, sink, make_mail(ANNE, "leave"))
+    assert "You've left" in text(left)
+    assert cli.members() == {"anne@example.org": "left"}
+
+    for msg in sink.messages:
+        assert msg["Auto-Submitted"] == "auto-replied"
+        assert msg["List-Unsubscribe"] == "<mailto:unmentoring@example.org?subject=leave>"
+    assert len({m["Message-ID"] for m in sink.messages}) == len(sink.messages) == 6
+    assert folder_count(dovecot, "INBOX") == 0
+    assert folder_count(dovecot, "Processed") == 6
+
+
+def test_robots_and_failures_get_no_reply_and_lose_nothing(setup):
+    cli, dovecot, sink = setup
+    append(dovecot,
+           make_mail(ANNE, "Automatic reply: join", headers={"Auto-Submitted": "auto-replied"}),
+           b"this is not\x00 an email at all\xff",
+           make_mail("bob@example.net", "join"))
+    assert "processed 3" in cli("poll")
+    cli("send")
+    assert [m["To"] for m in sink.messages] == ["bob@example.net"]
+    assert folder_count(dovecot, "Processed") == 3
+
+
+def test_check_logs_in_to_both_servers(setup):
+    cli, _, _ = setup
+    out = cli("check")
+    assert "ok    inbox imap:" in out and "ok    smtp: logged in" in out
+
+
+def test_smtp_outage_keeps_the_reply_queued_until_the_server_is_back(setup):
+    cli, dovecot, sink = setup
+    append(dovecot, make_mail(ANNE, "join"))
+    cli("poll")
+    sink.stop()
+    done = subprocess.run([sys.executable, "-m", "mailbot", "--config", str(cli.config),
+                           "send"], env=cli.env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "stays queued" in done.stderr
+    sink.start()
+    conn = __import__("sqlite3").connect(cli.config.parent / "mailbot.db")
+    conn.execute("update outbox set next_attempt_at = ''")  # skip the backoff wait
+    conn.commit()
+    conn.close()
+    assert "sent 1" in cli("send")
+    assert len(sink.messages) == 1
+
+
+KILL_BETWEEN_COMMIT_AND_MOVE = textwrap.dedent("""
+    import os, signal, sys
+    from mailbot.app import build_app
+    from mailbot.config import load_config
+    from pathlib import Path
+
+    app = build_app(load_config(Path(sys.argv[1])))
+    inbox = app.open_inbox()
+
+    def die(items):  # effects are committed; the move to Processed never happens
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    inbox.done = die
+    app.service.poll(inbox)
+""")
+
+
+def test_killed_between_commit_and_move_repeats_nothing(setup, tmp_path):
+    cli, dovecot, sink = setup
+    append(dovecot, make_mail(ANNE, "join"), make_mail("bob@example.net", "help"))
+    script = tmp_path / "die.py"
+    script.write_text(KILL_BETWEEN_COMMIT_AND_MOVE)
+    died = subprocess.run([sys.executable, str(script), str(cli.config)], env=cli.env,
+                          capture_output=True, text=True, timeout=60)
+    assert died.returncode == -signal.SIGKILL
+    assert folder_count(dovecot, "INBOX") == 2  # not moved
+    assert cli.members() == {"anne@example.org": "pending"}  # but committed
+
+    assert "processed 2" in cli("poll")  # restart: recognised, only moved
+    assert folder_count(dovecot, "INBOX") == 0
+    cli("send")
+    cli("poll")
+    cli("send")
+    assert sorted(m["To"] for m in sink.messages) == ["Anne Person <anne@example.org>",
+                                                       "bob@example.net"]
+
+
+def test_daemon_answers_mail_and_stops_cleanly_on_sigterm(setup):
+    cli, dovecot, sink = setup
+    with cli.config.open("a") as f:
+        f.write("\n[daemon]\npoll_interval = 0.2\n")
+    proc = subprocess.Popen([sys.executable, "-m", "mailbot", "--config", str(cli.config),
+                             "run"], env=cli.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        append(dovecot, make_mail(ANNE, "join"))
+        sink.wait_for(1, timeout=30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "SIGTERM received" in out and "stopped" in out
+    assert sink.messages[0]["X-Mailbot-Kind"] == "confirm"
