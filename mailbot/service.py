@@ -142,8 +142,9 @@ class Service:
     def process(self, item: InboundItem) -> Result:
         now = self.clock.now()
         with self.store.atomic():
-            if self.store.inbound_seen(item.mailbox, item.uidvalidity, item.uid):
-                return Result("already processed")
+            seen = self.store.inbound_outcome(item.mailbox, item.uidvalidity, item.uid)
+            if seen is not None:  # committed before a crash; only the move is left to do
+                return Result("already processed", set_aside=seen.startswith("set aside"))
             result, message_id = self._handle(item, now)
             self.store.record_inbound(
                 item.mailbox,
@@ -505,9 +506,22 @@ class Service:
         limit: int = 500,
     ) -> SendReport:
         report = SendReport()
-        due = self.store.due_mail(self.clock.now(), limit)
+        now = self.clock.now()
+        due = self.store.due_mail(now, limit)
         if not due:
             return report
+        try:
+            with transport.connect() as conn:
+                while due:  # every due message, in chunks, over one connection
+                    for mail in due:
+                        if should_stop() or not self._send_one(conn, mail, report):
+                            return report
+                    due = self.store.due_mail(now, limit)
+        except TemporaryFailure as exc:  # could not connect at all: everything waits
+            log.warning("SMTP unavailable, %d message(s) stay queued: %s", len(due), exc)
+            for mail in due:
+                self._retry(mail, str(exc), report)
+        return report
         try:
             with transport.connect() as conn:
                 for mail in due:

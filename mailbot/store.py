@@ -262,15 +262,15 @@ class SqliteStore:
 
     # inbound messages
 
-    def inbound_seen(self, mailbox: str, uidvalidity: int, uid: str) -> bool:
-        return bool(
-            list(
-                self.db.query(
-                    "select 1 from inbound where mailbox = ? and uidvalidity = ? and uid = ?",
-                    [mailbox, uidvalidity, uid],
-                )
+    def inbound_outcome(self, mailbox: str, uidvalidity: int, uid: str) -> str | None:
+        """The recorded outcome of a processed message, or None if it was never processed."""
+        rows = list(
+            self.db.query(
+                "select outcome from inbound where mailbox = ? and uidvalidity = ? and uid = ?",
+                [mailbox, uidvalidity, uid],
             )
         )
+        return str(rows[0]["outcome"]) if rows else None
 
     def message_id_seen(self, message_id: str) -> bool:
         return bool(message_id) and bool(

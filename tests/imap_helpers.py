@@ -16,8 +16,12 @@ BOT = "unmentoring@example.org"
 
 def imap_config(server: DovecotServer, **overrides: object) -> ImapConfig:
     values: dict[str, object] = {
-        "host": server.host, "port": server.port, "security": "none",
-        "username": server.user, "password": server.password, "timeout": 10.0,
+        "host": server.host,
+        "port": server.port,
+        "security": "none",
+        "username": server.user,
+        "password": server.password,
+        "timeout": 10.0,
     }
     values.update(overrides)
     return ImapConfig(**values)  # type: ignore[arg-type]

@@ -27,8 +27,13 @@ class Cli:
         self.env = {**os.environ, "TEST_IMAP_PASSWORD": password}
 
     def __call__(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "mailbot", "--config", str(self.config),
-                               *args], env=self.env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "mailbot", "--config", str(self.config), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -95,10 +100,12 @@ def test_membership_lifecycle_by_email(setup):
 
 def test_robots_and_failures_get_no_reply_and_lose_nothing(setup):
     cli, dovecot, sink = setup
-    append(dovecot,
-           make_mail(ANNE, "Automatic reply: join", headers={"Auto-Submitted": "auto-replied"}),
-           b"this is not\x00 an email at all\xff",
-           make_mail("bob@example.net", "join"))
+    append(
+        dovecot,
+        make_mail(ANNE, "Automatic reply: join", headers={"Auto-Submitted": "auto-replied"}),
+        b"this is not\x00 an email at all\xff",
+        make_mail("bob@example.net", "join"),
+    )
     assert "processed 3" in cli("poll")
     cli("send")
     assert [m["To"] for m in sink.messages] == ["bob@example.net"]
@@ -116,8 +123,13 @@ def test_smtp_outage_keeps_the_reply_queued_until_the_server_is_back(setup):
     append(dovecot, make_mail(ANNE, "join"))
     cli("poll")
     sink.stop()
-    done = subprocess.run([sys.executable, "-m", "mailbot", "--config", str(cli.config),
-                           "send"], env=cli.env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "mailbot", "--config", str(cli.config), "send"],
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1 and "stays queued" in done.stderr
     sink.start()
     conn = __import__("sqlite3").connect(cli.config.parent / "mailbot.db")
@@ -150,8 +162,13 @@ def test_killed_between_commit_and_move_repeats_nothing(setup, tmp_path):
     append(dovecot, make_mail(ANNE, "join"), make_mail("bob@example.net", "help"))
     script = tmp_path / "die.py"
     script.write_text(KILL_BETWEEN_COMMIT_AND_MOVE)
-    died = subprocess.run([sys.executable, str(script), str(cli.config)], env=cli.env,
-                          capture_output=True, text=True, timeout=60)
+    died = subprocess.run(
+        [sys.executable, str(script), str(cli.config)],
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert died.returncode == -signal.SIGKILL
     assert folder_count(dovecot, "INBOX") == 2  # not moved
     assert cli.members() == {"anne@example.org": "pending"}  # but committed
@@ -161,17 +178,23 @@ def test_killed_between_commit_and_move_repeats_nothing(setup, tmp_path):
     cli("send")
     cli("poll")
     cli("send")
-    assert sorted(m["To"] for m in sink.messages) == ["Anne Person <anne@example.org>",
-                                                       "bob@example.net"]
+    assert sorted(m["To"] for m in sink.messages) == [
+        "Anne Person <anne@example.org>",
+        "bob@example.net",
+    ]
 
 
 def test_daemon_answers_mail_and_stops_cleanly_on_sigterm(setup):
     cli, dovecot, sink = setup
     with cli.config.open("a") as f:
         f.write("\n[daemon]\npoll_interval = 0.2\n")
-    proc = subprocess.Popen([sys.executable, "-m", "mailbot", "--config", str(cli.config),
-                             "run"], env=cli.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailbot", "--config", str(cli.config), "run"],
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         append(dovecot, make_mail(ANNE, "join"))
         sink.wait_for(1, timeout=30)

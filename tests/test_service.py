@@ -369,3 +369,19 @@ def test_oversized_mail_is_set_aside_unread(tmp_path):
     report = world.receive(make_mail(ANNE, "join", "x" * 5000))
     assert report.failed == 1 and world.inbox.failed == [1]
     assert world.state("anne@example.org") is None
+
+
+def test_send_delivers_everything_due_in_chunks(world):
+    for n in range(7):
+        world.inbox.deliver(make_mail(f"p{n}@example.org", "help"))
+    world.service.poll(world.inbox)
+    report = world.service.send(world.transport, limit=3)
+    assert report.sent == 7 and len(world.transport.sent) == 7
+
+
+def test_an_oversized_message_seen_again_after_a_crash_still_goes_to_failed(tmp_path):
+    world = make_world(tmp_path, limits={"max_message_bytes": 2000})
+    world.inbox.deliver(make_mail(ANNE, "join", "x" * 5000))
+    [item] = next(world.inbox.batches(10, 2000))
+    assert world.service.process(item).set_aside  # committed, then "crash" before the move
+    assert world.service.process(item).set_aside
