@@ -192,7 +192,10 @@ class Service:
         parsed = parse_commands(subject, command_lines(body_text(msg)))
         commands = list(parsed.commands)
         reply_token = self.store.token_by_message_ids(_referenced_ids(msg))
-        if reply_token and not any(c.verb in (Verb.confirm, Verb.leave) for c in commands):
+        verbs = {c.verb for c in commands}
+        if Verb.leave in verbs:  # "leave" in a reply to a confirmation cancels, never confirms
+            commands = [c for c in commands if c.verb != Verb.confirm]
+        elif reply_token and Verb.confirm not in verbs:
             commands = [
                 Command(Verb.confirm, text="confirm"),
                 *[c for c in commands if c.verb != Verb.join],
@@ -207,13 +210,19 @@ class Service:
                 sender,
                 member,
                 [("notice/unknown", {"unknown": list(parsed.unknown)})],
-                0,
+                [],
                 reply_to,
                 now,
                 topic="notice/unknown",
             )
             return Result("unknown command" + ("" if queued else " (reply rate-limited)"), sender)
-        outcome = self._reply(key, sender, replies, parsed.dropped, reply_to, now)
+        footnotes = list(parsed.notes)
+        if parsed.dropped:
+            footnotes.append(
+                f"I only read the first {MAX_COMMANDS} commands in your email and ignored "
+                f"{parsed.dropped} more."
+            )
+        outcome = self._reply(key, sender, replies, footnotes, reply_to, now)
         return Result(outcome, sender, tuple(c.verb.value for c in commands))
 
     def _apply(
@@ -282,7 +291,7 @@ class Service:
         key: str,
         sender: str,
         replies: list[_Reply],
-        dropped: int,
+        footnotes: list[str],
         reply_to: tuple[str, str],
         now: datetime,
     ) -> str:
@@ -307,7 +316,7 @@ class Service:
                     )
                 )
         if sections:
-            queued = self._notice(key, sender, final, sections, dropped, reply_to, now)
+            queued = self._notice(key, sender, final, sections, footnotes, reply_to, now)
             done.append("notice" if queued else "notice rate-limited")
         return ", ".join(done) or "no reply"
 
@@ -369,7 +378,7 @@ class Service:
         sender: str,
         member: Member | None,
         sections: list[tuple[str, dict[str, Any]]],
-        dropped: int,
+        footnotes: list[str],
         reply_to: tuple[str, str],
         now: datetime,
         topic: str = "notice",
@@ -388,8 +397,7 @@ class Service:
             sender,
             now,
             sections=[p.text.strip() for p in parts],
-            dropped=dropped,
-            max_commands=MAX_COMMANDS,
+            footnotes=footnotes,
         )
         body = self.renderer.render("notice", context)
         outcome = self._queue(
@@ -467,8 +475,7 @@ class Service:
             "profile_changed": False,
             "automatic": False,
             "sections": [],
-            "dropped": 0,
-            "max_commands": MAX_COMMANDS,
+            "footnotes": [],
         }
         context.update(extra)
         return context
@@ -490,7 +497,7 @@ class Service:
                     member.email,
                     back,
                     [("notice/resumed", {"automatic": True})],
-                    0,
+                    [],
                     ("", ""),
                     now,
                 )

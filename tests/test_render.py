@@ -31,8 +31,7 @@ CONTEXT = {
     "profile_changed": True,
     "automatic": False,
     "sections": ["One.", "Two."],
-    "dropped": 0,
-    "max_commands": 10,
+    "footnotes": ["a note"],
     "token": "abcdefghijklmnopqrstuvwx",
     "expires": "Monday 9 November 2026",
 }

@@ -385,3 +385,27 @@ def test_an_oversized_message_seen_again_after_a_crash_still_goes_to_failed(tmp_
     [item] = next(world.inbox.batches(10, 2000))
     assert world.service.process(item).set_aside  # committed, then "crash" before the move
     assert world.service.process(item).set_aside
+
+
+def test_replying_leave_to_the_confirmation_cancels_instead(world):
+    world.receive(make_mail(ANNE, "join"))
+    world.receive(make_reply(world.last_to("anne@example.org"), ANNE, "leave"))
+    assert world.state("anne@example.org") == "left"
+    assert "You've left" in body(world.last_to("anne@example.org"))
+
+
+def test_long_profile_values_and_too_many_commands_are_explained(world):
+    join_and_confirm(world)
+    world.receive(
+        make_mail(
+            ANNE,
+            "update",
+            "about: "
+            + "x" * 300
+            + "\n"
+            + "\n".join(["status"] * 3 + [f"pause {n}" for n in range(1, 15)]),
+        )
+    )
+    text = body(world.last_to("anne@example.org"))
+    assert "about: that is too long" in text
+    assert "ignored" in text and "more." in text
