@@ -111,7 +111,9 @@ def check(ctx: Context) -> None:
 @pass_context
 def poll(ctx: Context) -> None:
     """Process every message in the inbox not yet processed, then exit."""
-    with ctx.app() as app:
+    from mailbot.daemon import InstanceLock
+
+    with ctx.app() as app, InstanceLock(app.config.bot.database):
         inbox = app.open_inbox()
         try:
             report = app.service.poll(inbox)
@@ -127,7 +129,9 @@ def poll(ctx: Context) -> None:
 @pass_context
 def send(ctx: Context) -> None:
     """Deliver every queued outgoing message, then exit."""
-    with ctx.app() as app:
+    from mailbot.daemon import InstanceLock
+
+    with ctx.app() as app, InstanceLock(app.config.bot.database):
         report = app.service.send(app.transport)
         click.echo(f"sent {report.sent}, {report.retrying} to retry later, {report.failed} failed")
         if report.retrying and not report.sent:
@@ -180,7 +184,7 @@ def format_members(rows: list[dict[str, Any]], fmt: str) -> str:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=MEMBER_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: _spreadsheet_safe(v) for k, v in row.items()} for row in rows)
         return out.getvalue()
     columns = ["email", "name", "org", "state"]
     table = [columns] + [[str(r[c] or "") for c in columns] for r in rows]
@@ -220,6 +224,13 @@ def demo(directory: Path, port: int, serve: bool) -> None:
     from mailbot.demo import run_demo
 
     run_demo(directory, port, serve, click.echo)
+
+
+def _spreadsheet_safe(value: Any) -> Any:
+    """A leading = + - @ would make a spreadsheet run the cell as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import fcntl
 import logging
 import os
 import signal
+import sqlite3
 import threading
 from pathlib import Path
 from typing import IO, Any
@@ -37,6 +38,13 @@ class InstanceLock:
         handle.flush()
         self.handle = handle
 
+    def __enter__(self) -> InstanceLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
     def release(self) -> None:
         if self.handle:
             self.handle.close()
@@ -60,6 +68,9 @@ class Daemon:
                 log.info("poll: %d processed, %d set aside", report.processed, report.failed)
         except MailbotError as exc:
             log.error("poll failed, will try again next cycle: %s", exc)
+        except sqlite3.OperationalError as exc:  # e.g. locked by a backup: the next cycle retries
+            log.error("database busy, will try again next cycle: %s", exc)
+            return
         if not self.stop.is_set():
             service.resume_due()
         sent = service.send(self.app.transport, self.stop.is_set)

@@ -23,7 +23,7 @@ from typing import Any
 
 from mailbot.clock import Clock
 from mailbot.config import Config
-from mailbot.core.commands import MAX_COMMANDS, Command, Verb, parse_commands
+from mailbot.core.commands import MAX_COMMANDS, Command, Verb, is_refusal, parse_commands
 from mailbot.core.headers import header_text as _header
 from mailbot.core.headers import referenced_ids as _referenced_ids
 from mailbot.core.headers import sender_address as _from_address
@@ -189,17 +189,11 @@ class Service:
         self, msg: EmailMessage, item: InboundItem, name: str, sender: str, now: datetime
     ) -> Result:
         subject = _header(msg, "Subject")
-        parsed = parse_commands(subject, command_lines(body_text(msg)))
-        commands = list(parsed.commands)
-        reply_token = self.store.token_by_message_ids(_referenced_ids(msg))
-        verbs = {c.verb for c in commands}
-        if Verb.leave in verbs:  # "leave" in a reply to a confirmation cancels, never confirms
-            commands = [c for c in commands if c.verb != Verb.confirm]
-        elif reply_token and Verb.confirm not in verbs:
-            commands = [
-                Command(Verb.confirm, text="confirm"),
-                *[c for c in commands if c.verb != Verb.join],
-            ]
+        lines = command_lines(body_text(msg))
+        parsed = parse_commands(subject, lines)
+        commands, reply_token = self._confirmation_reply(
+            list(parsed.commands), sender, _referenced_ids(msg), lines
+        )
         replies = [self._apply(c, sender, name, reply_token, now) for c in commands]
         key = f"in:{item.mailbox}:{item.uidvalidity}:{item.uid}"
         reply_to = (_header(msg, "Message-ID"), _header(msg, "References"))
@@ -224,6 +218,32 @@ class Service:
             )
         outcome = self._reply(key, sender, replies, footnotes, reply_to, now)
         return Result(outcome, sender, tuple(c.verb.value for c in commands))
+
+    def _confirmation_reply(
+        self, commands: list[Command], sender: str, referenced: list[str], lines: list[str]
+    ) -> tuple[list[Command], dict[str, Any] | None]:
+        """Settle what a message means for a pending confirmation.
+
+        A reply to our confirmation email confirms when its code is still unused, was sent to
+        this sender and the member is pending: whatever it says, unless it says no ("leave",
+        "No thanks, remove me"), which cancels. Later replies in the same thread (to the
+        welcome, say) are ordinary mail. A ``join`` beside a confirmation is the same wish.
+        """
+        member = self.store.get_member(sender)
+        pending = member is not None and member.state == State.pending
+        row = self.store.token_by_message_ids(referenced)
+        usable = row is not None and row["email"] == sender and not row["used_at"] and pending
+        verbs = {c.verb for c in commands}
+        refusal = usable and not verbs - {Verb.confirm} and is_refusal(lines)
+        if Verb.leave in verbs or refusal:
+            kept = [c for c in commands if c.verb != Verb.confirm]
+            return kept or [Command(Verb.leave, text="leave")], None
+        if usable and Verb.confirm not in verbs:
+            commands = [Command(Verb.confirm, text="confirm"), *commands]
+        if Verb.confirm in {c.verb for c in commands} and (pending or Verb.join in verbs):
+            drop = Verb.join if pending else Verb.confirm
+            commands = [c for c in commands if c.verb != drop]
+        return commands, row if usable else None
 
     def _apply(
         self,
@@ -264,7 +284,7 @@ class Service:
         assert state is not None
         times: dict[str, datetime] = {}
         if member is None or member.state == State.left:
-            domain = sender.rpartition("@")[2]
+            domain = default_org(sender)
             base = member or Member(sender, State.pending)
             member = replace(base, name=base.name or name, org=base.org or domain)
         if state == State.active and member.state == State.pending:
@@ -529,18 +549,6 @@ class Service:
             for mail in due:
                 self._retry(mail, str(exc), report)
         return report
-        try:
-            with transport.connect() as conn:
-                for mail in due:
-                    if should_stop():
-                        break
-                    if not self._send_one(conn, mail, report):
-                        break
-        except TemporaryFailure as exc:  # could not connect at all: everything waits
-            log.warning("SMTP unavailable, %d message(s) stay queued: %s", len(due), exc)
-            for mail in due:
-                self._retry(mail, str(exc), report)
-        return report
 
     def _send_one(self, conn: Any, mail: QueuedMail, report: SendReport) -> bool:
         try:
@@ -577,11 +585,35 @@ class Service:
         report.retrying += 1
 
 
+def _first_name(name: str) -> str:
+    """ "Anne Person" -> "Anne"; "Person, Anne" -> "Anne"."""
+    if "," in name:
+        name = name.split(",", 1)[1]
+    words = name.replace('"', " ").split()
+    return words[0] if words else ""
+
+
+# Public mail providers say nothing about where someone works.
+WEBMAIL = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "live.com",
+    "live.co.uk", "msn.com", "yahoo.com", "yahoo.co.uk", "ymail.com", "icloud.com", "me.com",
+    "mac.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.de", "gmx.net",
+    "web.de", "btinternet.com", "sky.com", "virginmedia.com", "mail.com", "zoho.com",
+    "fastmail.com", "yandex.com", "mail.ru", "qq.com", "163.com", "orange.fr", "free.fr",
+})  # fmt: skip
+
+
+def default_org(address: str) -> str:
+    """The organisation a new member gets when they name none: their mail domain."""
+    domain = address.rpartition("@")[2]
+    return "" if domain in WEBMAIL else domain
+
+
 def _member_view(member: Member | None, sender: str, today: date) -> dict[str, Any]:
     """What templates see of a member; someone not (yet) a member has state "none"."""
     view = asdict(member or Member(sender, State.pending))
     view["state"] = member.state.value if member else "none"
-    view["first_name"] = (member.name.split() or [""])[0] if member else ""
+    view["first_name"] = _first_name(member.name) if member else ""
     view["paused_until"] = (
         member.paused_until.isoformat() if member and member.paused_until else None
     )

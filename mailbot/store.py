@@ -368,8 +368,11 @@ class SqliteStore:
         ]
 
     def mark_sent(self, mail_id: int, now: datetime, refused: str = "") -> None:
-        self.db.table("outbox").update(
-            mail_id, {"status": "sent", "sent_at": stamp(now), "last_error": refused or None}
+        # A sent confirmation's text holds its code: keep only the hash (in tokens).
+        self.db.execute(
+            "update outbox set status = 'sent', sent_at = ?, last_error = ?, "
+            "raw = case when kind = 'confirm' then x'' else raw end where id = ?",
+            [stamp(now), refused or None, mail_id],
         )
 
     def mark_retry(self, mail_id: int, error: str, next_at: datetime) -> None:

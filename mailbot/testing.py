@@ -167,5 +167,8 @@ def make_reply(
         )
     headers = {}
     if keep_headers:
-        headers = {"In-Reply-To": original["Message-ID"], "References": original["Message-ID"]}
+        chain = " ".join(
+            filter(None, [str(original.get("References", "")), str(original["Message-ID"])])
+        )
+        headers = {"In-Reply-To": original["Message-ID"], "References": chain}
     return make_mail(sender, "Re: " + str(original["Subject"]), body + quoted, headers=headers)

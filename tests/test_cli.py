@@ -137,8 +137,9 @@ def test_a_second_daemon_on_the_same_database_refuses_to_start(local):
     lock = InstanceLock(local.parent / "mailbot.db")
     lock.acquire()
     try:
-        code, _, err = run("run", "--once", config=local)
-        assert code == 1 and "already running" in err
+        for command in ("run", "poll", "send"):
+            code, _, err = run(command, config=local)
+            assert code == 1 and "already running" in err, command
         with pytest.raises(MailbotError):
             InstanceLock(local.parent / "mailbot.db").acquire()
     finally:
@@ -149,3 +150,14 @@ def test_every_command_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     for name in main.commands:
         assert re.search(rf"`mailbot {name}\b", readme), f"mailbot {name} is not in README.md"
+
+
+def test_csv_export_cannot_smuggle_spreadsheet_formulas():
+    from mailbot.cli import format_members
+
+    row = {c: "" for c in ("email", "name", "org", "state")}
+    row.update(email="eve@example.org", name='=HYPERLINK("http://x")', state="active")
+    out = format_members(
+        [{**dict.fromkeys(__import__("mailbot.cli").cli.MEMBER_COLUMNS), **row}], "csv"
+    )
+    assert "'=HYPERLINK" in out

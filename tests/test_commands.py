@@ -50,7 +50,8 @@ def test_subject_prefixes_are_stripped(subject, expected):
         ("help", ["help"], ["help"]),  # the same command twice is one command
         ("", ["Stop by any time if you like"], []),  # chatty lines are not commands
         ("", ["join me for coffee?"], []),
-        ("Hello", ["name: Anne"], ["update"]),  # profile lines alone mean update
+        ("Hello", ["name: Anne"], []),  # profile lines need join or update: signatures have them
+        ("", ["org: Example", "join"], ["join"]),
         ("join", ["Hi! I'd love to take part.", "org: Example Council"], ["join"]),
     ],
 )

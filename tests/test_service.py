@@ -409,3 +409,92 @@ def test_long_profile_values_and_too_many_commands_are_explained(world):
     text = body(world.last_to("anne@example.org"))
     assert "about: that is too long" in text
     assert "ignored" in text and "more." in text
+
+
+def test_later_replies_in_the_confirmation_thread_are_ordinary_mail(world):
+    join_and_confirm(world)
+    welcome = world.last_to("anne@example.org")  # its References carry the confirmation
+    world.receive(make_reply(welcome, ANNE, "pause"))
+    paused = world.last_to("anne@example.org")
+    assert world.state("anne@example.org") == "paused"
+    assert str(paused["Subject"]) == "UnMentoring: paused"
+    world.receive(make_reply(paused, ANNE, "leave"))
+    world.receive(make_reply(world.last_to("anne@example.org"), ANNE, "join"))
+    assert world.state("anne@example.org") == "pending"
+    assert world.last_to("anne@example.org")["X-Mailbot-Kind"] == "confirm"
+
+
+@pytest.mark.parametrize(
+    "answer", ["No thanks, I never asked for this. Please remove me.", "Nein danke", "leave"]
+)
+def test_saying_no_to_the_confirmation_cancels(world, answer):
+    world.receive(make_mail(ANNE, "join"))
+    world.receive(make_reply(world.last_to("anne@example.org"), ANNE, answer))
+    assert world.state("anne@example.org") == "left"
+
+
+def test_join_in_a_reply_to_the_confirmation_means_one_welcome(world):
+    world.receive(make_mail(ANNE, "join"))
+    before = len(world.mail_to("anne@example.org"))
+    world.receive(make_reply(world.last_to("anne@example.org"), ANNE, "join"))
+    assert world.state("anne@example.org") == "active"
+    assert [m["X-Mailbot-Kind"] for m in world.mail_to("anne@example.org")[before:]] == ["welcome"]
+
+
+def test_raw_utf8_display_names_are_read(world):
+    raw = (
+        "From: José García <jose@example.org>\r\nTo: unmentoring@example.org\r\n"
+        "Subject: join\r\nMessage-ID: <u1@example.org>\r\n\r\nhello\r\n"
+    ).encode()
+    world.receive(raw)
+    assert world.store.get_member("jose@example.org").name == "José García"
+
+
+def test_signature_lines_never_change_the_profile(world):
+    join_and_confirm(world)
+    world.receive(
+        make_mail(
+            ANNE,
+            "pause",
+            "Hi,\n\nKind regards,\nAnne Person\nTel: 01632 960000\nCompany: Example Council Ltd",
+        )
+    )
+    member = world.store.get_member("anne@example.org")
+    assert member.state.value == "paused"
+    assert (member.phone, member.org) == ("", "example.org")
+
+
+@pytest.mark.parametrize(
+    "sender, headers, subject",
+    [
+        (BOB, {"Return-Path": "<>"}, "join"),
+        (BOB, {}, "Out of Office Reply: join"),
+        (BOB, {}, "Abwesend: join"),
+        (BOB, {"X-Loop": BOT}, "join"),
+        ("no-reply@example.net", {}, "join"),
+        ("Do Not Reply <donotreply@example.net>", {}, "help"),
+    ],
+)
+def test_more_robots_are_never_answered(world, sender, headers, subject):
+    world.receive(make_mail(sender, subject, headers=headers))
+    assert world.transport.sent == []
+
+
+@pytest.mark.parametrize("subject", ["status?", '"status"', "\u200bstatus", "Status!"])
+def test_subject_commands_with_punctuation_or_invisible_characters(world, subject):
+    world.receive(make_mail(BOB, subject))
+    assert "not a member" in body(world.last_to("bob@example.net"))
+
+
+def test_webmail_addresses_get_no_default_org_and_names_read_both_ways(world):
+    world.receive(make_mail('"Person, Anne" <anne.person@gmail.com>', "join"))
+    member = world.store.get_member("anne.person@gmail.com")
+    assert member.org == ""
+    assert body(world.last_to("anne.person@gmail.com")).startswith("Hello Anne,")
+
+
+def test_a_sent_confirmation_keeps_only_the_hash_of_its_code(world):
+    world.receive(make_mail(ANNE, "join"))
+    token = token_of(world.last_to("anne@example.org"))
+    raw = b"".join(r["raw"] or b"" for r in world.store.db.query("select raw from outbox"))
+    assert token.encode() not in raw

@@ -70,6 +70,8 @@ _PREFIX_RE = re.compile(
     re.IGNORECASE,
 )
 _PROFILE_RE = re.compile(r"^([A-Za-z]+)\s*[:=]\s*(.*)$")
+_INVISIBLE_RE = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
+_PUNCTUATION = ".,!?:;\"'()[]«»“”‘’"
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
@@ -110,7 +112,19 @@ class Parsed:
 
 
 def strip_subject_prefixes(subject: str) -> str:
-    return _PREFIX_RE.sub("", subject or "").strip()
+    return _PREFIX_RE.sub("", _INVISIBLE_RE.sub("", subject or "")).strip()
+
+
+REFUSALS = re.compile(
+    r"\b(?:no,? thanks?|no,? thank you|not interested|remove me|unsubscribe|did ?n[o']t ask"
+    r"|do ?n[o']t want|nein,? danke|abmelden|non,? merci|désinscri|no,? gracias)\b",
+    re.IGNORECASE,
+)
+
+
+def is_refusal(lines: list[str]) -> bool:
+    """A reply to a confirmation that says no ("No thanks, remove me") must not confirm."""
+    return any(REFUSALS.search(line) for line in lines[:5])
 
 
 def clean_value(value: str, limit: int) -> str:
@@ -121,27 +135,26 @@ def clean_value(value: str, limit: int) -> str:
 def parse_commands(subject: str, lines: list[str]) -> Parsed:
     commands: list[Command] = []
     unknown: list[str] = []
-    orphan_profile: list[tuple[str, str]] = []
+    profile: list[tuple[str, str]] = []
     notes: list[str] = []
     first = parse_subject(subject)
     if first is not None:
         commands.append(first)
     for line in lines:
-        profile = parse_profile_line(line)
-        if profile is not None:
-            if profile[1] is None:
-                notes.append(f"{profile[0]}: that is too long, so I kept the first part")
-            _attach_profile(commands, orphan_profile, (profile[0], profile[2]))
+        item = parse_profile_line(line)
+        if item is not None:
+            if item[1] is None:
+                notes.append(f"{item[0]}: that is too long, so I kept the first part")
+            profile.append((item[0], item[2]))
             continue
         command = parse_line(line)
         if command is not None:
             commands.append(command)
         elif not commands:
             unknown.append(clean_value(line, 60))
-    if orphan_profile:
-        commands.append(Command(Verb.update, tuple(orphan_profile), text="update"))
+    commands = _with_profile(commands, profile)
     unique = _dedupe(commands)
-    if commands:
+    if commands or profile:
         unknown = []
     return Parsed(
         tuple(unique[:MAX_COMMANDS]),
@@ -151,14 +164,14 @@ def parse_commands(subject: str, lines: list[str]) -> Parsed:
     )
 
 
-def _attach_profile(
-    commands: list[Command], orphan: list[tuple[str, str]], item: tuple[str, str]
-) -> None:
-    for i in range(len(commands) - 1, -1, -1):
-        if commands[i].verb in (Verb.join, Verb.update):
-            commands[i] = commands[i].with_profile([item])
-            return
-    orphan.append(item)
+def _with_profile(commands: list[Command], profile: list[tuple[str, str]]) -> list[Command]:
+    """Profile lines belong to the first ``join`` or ``update``; without one they are ignored,
+    so a signature's "Tel:" or "Company:" line never rewrites anyone's profile."""
+    for i, command in enumerate(commands):
+        if command.verb in (Verb.join, Verb.update):
+            commands[i] = command.with_profile(profile)
+            break
+    return commands
 
 
 def _dedupe(commands: list[Command]) -> list[Command]:
@@ -180,7 +193,7 @@ def parse_subject(subject: str) -> Command | None:
     words = text.split()
     if not words:
         return None
-    verb = ALIASES.get(words[0].lower().rstrip(".!,:;"))
+    verb = ALIASES.get(words[0].lower().strip(_PUNCTUATION))
     if verb is None:
         return None
     command = _with_arguments(verb, words[1:], words[0])
@@ -192,16 +205,18 @@ def parse_subject(subject: str) -> Command | None:
 
 def parse_line(line: str) -> Command | None:
     words = line.split()
+    if len(words) > 4:
+        return None
     if not words:
         return None
-    verb = ALIASES.get(words[0].lower().rstrip(".!"))
+    verb = ALIASES.get(words[0].lower().strip(_PUNCTUATION))
     if verb is None:
         return None
     command = _with_arguments(verb, words[1:], words[0])
     if command.error and verb not in (Verb.pause, Verb.confirm):
         return None
-    if command.error and verb == Verb.pause and not _looks_like_pause_args(words[1:]):
-        return None
+    if command.error and verb == Verb.pause and not _looks_like_pause_args(words[1:4]):
+        return None  # "pause until 2026-12-22   sit out until then" is prose, not a command
     return command
 
 
@@ -219,7 +234,7 @@ def parse_profile_line(line: str) -> tuple[str, str | None, str] | None:
 
 
 def _looks_like_pause_args(args: list[str]) -> bool:
-    return bool(args) and (args[0].isdigit() or args[0].lower() in ("until", "for"))
+    return 0 < len(args) <= 3 and (args[0].isdigit() or args[0].lower() in ("until", "for"))
 
 
 def _with_arguments(verb: Verb, args: list[str], word: str) -> Command:

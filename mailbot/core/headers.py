@@ -16,6 +16,8 @@ _MSGID_RE = re.compile(r"<[^<>\s]+>")
 
 
 def one_line(value: str) -> str:
+    """One line of text; raw 8-bit bytes (kept by the parser as surrogates) become UTF-8."""
+    value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return " ".join(_CONTROL_RE.sub(" ", value).split())
 
 
@@ -49,8 +51,9 @@ def sender_address(msg: Message) -> tuple[str, str]:
     """
     raw = _raw(msg, "From") or ""
     for name, address in getaddresses([one_line(raw)]):
-        address = address.strip().lower()
-        if "@" in address and " " not in address and len(address) <= 254:
+        address = one_line(address).lower()
+        # Non-ASCII addresses would need SMTPUTF8 end to end; they are treated as unusable.
+        if "@" in address and " " not in address and address.isascii() and len(address) <= 254:
             return _decoded(name)[:80], address
     return "", ""
 

@@ -45,7 +45,8 @@ _BOUNCE_SUBJECT = re.compile(
 )
 # Auto-reply subjects put their marker first and follow it with a colon.
 _AUTO_SUBJECT = re.compile(
-    r"^\s*(?:out\s+of\s+(?:the\s+)?office|automatic\s+reply|auto|auto[- ]?reply|autoresponse"
+    r"^\s*(?:out\s+of\s+(?:the\s+)?office(?:\s+(?:reply|notice|autoreply))?|abwesend"
+    r"|automatic\s+reply|auto|auto[- ]?reply|autoresponse"
     r"|auto[- ]?respon[sd]e?r?|abwesenheitsnotiz|automatische\s+antwort"
     r"|réponse\s+automatique|respuesta\s+automática|fuera\s+de\s+la\s+oficina"
     r"|automatisch\s+antwoord|fuori\s+sede|risposta\s+automatica"
@@ -53,6 +54,7 @@ _AUTO_SUBJECT = re.compile(
     r"|automatisk\s+svar|odpowiedź\s+automatyczna|автоответ)\s*:",
     re.IGNORECASE,
 )
+_NO_REPLY = re.compile(r"^(?:no|do[-_.]?not)[-_.]?reply\b")
 _AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Mail-Autoreply")
 _NEGATIVE = {"no", "false", "0"}
 _LIST_PRECEDENCE = {"bulk", "junk", "list"}
@@ -77,6 +79,9 @@ def _own(msg: Message, own_addresses: frozenset[str]) -> Verdict | None:
     sender = _from_address(msg)
     if sender and sender in own:
         return Verdict(Sender.own, f"From: {sender}")
+    loop = _header(msg, "X-Loop").lower()
+    if loop and any(address in loop for address in own):
+        return Verdict(Sender.own, f"X-Loop: {loop[:60]}")
     return None
 
 
@@ -125,6 +130,10 @@ def _auto_reply(msg: Message, own_addresses: frozenset[str]) -> Verdict | None:
     subject = _header(msg, "Subject")
     if _AUTO_SUBJECT.match(subject):
         return Verdict(Sender.auto_reply, f"Subject: {subject[:60]}")
+    if _return_path(msg) == "":  # RFC 5321: the null sender is for automatic notices only
+        return Verdict(Sender.auto_reply, "Return-Path: <>")
+    if _NO_REPLY.match(_from_address(msg)):
+        return Verdict(Sender.auto_reply, f"From: {_from_address(msg)}")
     return None
 
 
