@@ -14,6 +14,7 @@ import email.policy
 import logging
 import secrets
 import sqlite3
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -58,7 +59,7 @@ class PollReport:
     processed: int = 0
     ignored: int = 0
     failed: int = 0
-    outcomes: list[str] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)  # flat memory on a huge poll
 
 
 @dataclass
@@ -111,7 +112,7 @@ class Service:
                 if should_stop():
                     break
                 result = self._process_safely(item)
-                report.outcomes.append(result.outcome)
+                report.outcomes[result.outcome] += 1
                 if result.set_aside:
                     aside.append(item)
                     report.failed += 1

@@ -498,3 +498,10 @@ def test_a_sent_confirmation_keeps_only_the_hash_of_its_code(world):
     token = token_of(world.last_to("anne@example.org"))
     raw = b"".join(r["raw"] or b"" for r in world.store.db.query("select raw from outbox"))
     assert token.encode() not in raw
+
+
+def test_join_in_subject_and_body_is_one_confirmation(world):
+    world.receive(make_mail(ANNE, "join", "join\nname: Anne Person\norg: Example Council"))
+    assert len(world.mail_to("anne@example.org")) == 1
+    assert len(list(world.store.db.query("select * from tokens"))) == 1
+    assert world.store.get_member("anne@example.org").org == "Example Council"

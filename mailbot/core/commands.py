@@ -178,7 +178,7 @@ def _dedupe(commands: list[Command]) -> list[Command]:
     seen: set[tuple[object, ...]] = set()
     out = []
     for c in commands:
-        key = (c.verb, c.rounds, c.until, c.token, c.profile)
+        key = (c.verb, c.rounds, c.until, c.token)  # profile lines went to the first join
         if key not in seen:
             seen.add(key)
             out.append(c)
