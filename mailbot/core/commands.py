@@ -190,34 +190,26 @@ def parse_subject(subject: str) -> Command | None:
     token = TOKEN_RE.search(text)
     if token:
         return Command(Verb.confirm, token=token.group(1).lower(), text="confirm")
-    words = text.split()
-    if not words:
-        return None
-    verb = ALIASES.get(words[0].lower().strip(_PUNCTUATION))
-    if verb is None:
-        return None
-    command = _with_arguments(verb, words[1:], words[0])
-    if command.error and verb not in (Verb.pause, Verb.confirm):
-        # "Join UnMentoring please": the Subject may carry extra words after a plain command.
-        return Command(verb, text=words[0].lower())
-    return command
+    return _from_words(text.split(), in_subject=True)
 
 
 def parse_line(line: str) -> Command | None:
     words = line.split()
-    if len(words) > 4:
-        return None
-    if not words:
-        return None
-    verb = ALIASES.get(words[0].lower().strip(_PUNCTUATION))
+    return _from_words(words, in_subject=False) if len(words) <= 4 else None
+
+
+def _from_words(words: list[str], in_subject: bool) -> Command | None:
+    verb = ALIASES.get(words[0].lower().strip(_PUNCTUATION)) if words else None
     if verb is None:
         return None
     command = _with_arguments(verb, words[1:], words[0])
-    if command.error and verb not in (Verb.pause, Verb.confirm):
-        return None
-    if command.error and verb == Verb.pause and not _looks_like_pause_args(words[1:4]):
-        return None  # "pause until 2026-12-22   sit out until then" is prose, not a command
-    return command
+    if not command.error or verb == Verb.confirm:
+        return command
+    if verb == Verb.pause:
+        # "pause until 2026-12-22   sit out until then" in a body is prose, not a command.
+        return command if in_subject or _looks_like_pause_args(words[1:]) else None
+    # "Join UnMentoring please": in the Subject a plain command may carry other words.
+    return Command(verb, text=words[0].lower()) if in_subject else None
 
 
 def parse_profile_line(line: str) -> tuple[str, str | None, str] | None:
