@@ -10,6 +10,7 @@ from mailbot.config import Config
 from mailbot.inbox import ImapInbox, Inbox, MaildirInbox
 from mailbot.outbox import LocalTransport, SmtpTransport, Transport
 from mailbot.render import Renderer
+from mailbot.rounds import Rounds
 from mailbot.service import Service
 from mailbot.store import SqliteStore
 
@@ -19,6 +20,7 @@ class App:
     config: Config
     store: SqliteStore
     service: Service
+    rounds: Rounds
     open_inbox: Callable[[], Inbox]
     transport: Transport
 
@@ -32,8 +34,11 @@ def build_app(config: Config, clock: Clock | None = None, migrate: bool = False)
         store.migrate()
     else:
         store.require_schema()
-    service = Service(config, store, Renderer(), clock or SystemClock())
-    return App(config, store, service, inbox_opener(config), make_transport(config))
+    clock = clock or SystemClock()
+    renderer = Renderer()
+    service = Service(config, store, renderer, clock)
+    rounds = Rounds(config, store, renderer, clock)
+    return App(config, store, service, rounds, inbox_opener(config), make_transport(config))
 
 
 def inbox_opener(config: Config) -> Callable[[], Inbox]:

@@ -162,6 +162,70 @@ def run(ctx: Context, once: bool) -> None:
 
 
 @main.command()
+@click.option("--dry-run", is_flag=True, help="Print the groups it would make; change nothing.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--seed", type=int, help="Use this seed (a dry run prints its own) to get the same groups."
+)
+@pass_context
+def pair(ctx: Context, dry_run: bool, fmt: str, seed: int | None) -> None:
+    """Start a pairing round now (intros are queued; `mailbot send` or `run` delivers them)."""
+    from mailbot.daemon import InstanceLock
+    from mailbot.store import stamp
+
+    with ctx.app() as app, InstanceLock(app.config.bot.database):
+        slot = f"manual {stamp(app.rounds.clock.now())}"
+        plan = app.rounds.plan(slot, seed) if dry_run else app.rounds.run(slot, seed)
+        if plan is None:
+            raise MailbotError(f"a round for {slot} already ran")
+    if fmt == "json":
+        groups = {
+            "groups": [list(g) for g in plan.groups],
+            "unmatched": list(plan.unmatched),
+            "seed": plan.seed,
+        }
+        click.echo(json.dumps(groups, indent=2))
+        return
+    verb = "would make" if dry_run else "made"
+    click.echo(f"round {plan.number} {verb} {len(plan.groups)} group(s), seed {plan.seed}:")
+    for group in plan.groups:
+        click.echo("  " + " + ".join(group))
+    for email in plan.unmatched:
+        click.echo(f"  {email} (no match this round)")
+
+
+@main.command(name="import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--confirmed",
+    is_flag=True,
+    help="They agreed already: make them active without a confirmation email.",
+)
+@pass_context
+def import_members(ctx: Context, csv_file: Path, confirmed: bool) -> None:
+    """Add members in bulk from a CSV (email,name,org,phone,skype,google,about)."""
+    from mailbot.core.roster import parse_roster
+    from mailbot.daemon import InstanceLock
+
+    rows, problems = parse_roster(csv_file.read_text(encoding="utf-8-sig", errors="replace"))
+    if problems:
+        for problem in problems:
+            click.echo(f"{csv_file}: {problem}", err=True)
+        raise MailbotError(f"nothing imported: {len(problems)} problem(s) in {csv_file}")
+    with ctx.app() as app, InstanceLock(app.config.bot.database):
+        added, skipped = app.service.import_members(rows, confirmed)
+    state = "active" if confirmed else "pending (confirmation emails queued)"
+    click.echo(
+        f"imported {len(added)} member(s) as {state}; "
+        f"{len(skipped)} already members, left as they were"
+    )
+    for email in skipped:
+        click.echo(f"  skipped {email}")
+
+
+@main.command()
 @click.option(
     "--format",
     "fmt",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailbot.errors import ConfigError
 
+SECTIONS = frozenset({"bot", "imap", "smtp", "local", "limits", "daemon", "rounds"})
 SECURITY = ("ssl", "starttls", "none")
 AFTER = ("move", "flag")
 
@@ -84,6 +86,43 @@ class DaemonConfig:
     poll_interval: float = 60.0
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+CADENCES = ("monthly", "weekly")
+DEFAULT_PROMPTS = (
+    "What is one thing your team changed this year that you would do again?",
+    "What problem are you stuck on right now, and what have you tried?",
+    "Which tool, method or habit saves you the most time?",
+    "What did you learn the hard way that you wish someone had told you?",
+    "Who outside your organisation do you learn the most from, and how?",
+    "If you had one extra day a month, what would you try?",
+    "What is something your organisation does well that others could copy?",
+    "What question do users ask you most, and why do you think they ask it?",
+    "What would you stop doing tomorrow if you could?",
+)
+
+
+@dataclass(frozen=True)
+class RoundsConfig:
+    """When pairing rounds run; the times are in ``[bot] timezone``."""
+
+    enabled: bool = True
+    cadence: str = "monthly"  # monthly: the first <weekday> of each month
+    every: int = 1  # weekly: a round every N weeks
+    weekday: str = "monday"
+    time: str = "09:00"
+    prompts: tuple[str, ...] = DEFAULT_PROMPTS
+    followup_after_days: int = 7
+
+    @property
+    def weekday_number(self) -> int:
+        return WEEKDAYS.index(self.weekday)
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        hour, minute = self.time.split(":")
+        return int(hour), int(minute)
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -93,6 +132,7 @@ class Config:
     local: LocalConfig | None
     limits: LimitsConfig
     daemon: DaemonConfig
+    rounds: RoundsConfig = field(default_factory=RoundsConfig)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -124,8 +164,7 @@ def load_config(path: Path, environ: Mapping[str, str] = os.environ) -> Config:
 
 def parse_config(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -> Config:
     r = _Reader(data, path.resolve().parent, environ)
-    known = {"bot", "imap", "smtp", "local", "limits", "daemon"}
-    for name in sorted(set(data) - known):
+    for name in sorted(set(data) - SECTIONS):
         r.errors.append(f"[{name}]: unknown section")
     bot = _read_bot(r)
     local = _read_local(r) if "local" in data else None
@@ -138,11 +177,33 @@ def parse_config(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -
         max_message_bytes=r.integer("limits", "max_message_bytes", 10_000_000, low=1000),
     )
     daemon = DaemonConfig(poll_interval=r.number("daemon", "poll_interval", 60.0, low=0.1))
+    rounds = _read_rounds(r)
     r.unknown_keys()
     if r.errors:
         raise ConfigError(f"{path}: " + "; ".join(r.errors))
     assert bot is not None
-    return Config(path, bot, imap, smtp, local, limits, daemon)
+    return Config(path, bot, imap, smtp, local, limits, daemon, rounds)
+
+
+def _read_rounds(r: _Reader) -> RoundsConfig:
+    s = "rounds"
+    time = r.string(s, "time", "09:00")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", time):
+        r.errors.append(f"rounds.time: write it as HH:MM (24-hour), got {time!r}")
+        time = "09:00"
+    prompts = tuple(r.string_list(s, "prompts")) or DEFAULT_PROMPTS
+    if len(prompts) < 3:
+        r.errors.append("rounds.prompts: give at least 3 (each intro shows 3)")
+        prompts = DEFAULT_PROMPTS
+    return RoundsConfig(
+        enabled=r.boolean(s, "enabled", True),
+        cadence=r.choice(s, "cadence", CADENCES, "monthly"),
+        every=r.integer(s, "every", 1, low=1, high=12),
+        weekday=r.choice(s, "weekday", WEEKDAYS, "monday"),
+        time=time,
+        prompts=prompts,
+        followup_after_days=r.integer(s, "followup_after_days", 7, low=1, high=60),
+    )
 
 
 def _read_bot(r: _Reader) -> BotConfig | None:
@@ -278,6 +339,15 @@ class _Reader:
             return default
         return int(value)
 
+    def boolean(self, section: str, key: str, default: bool) -> bool:
+        value = self._get(section, key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.errors.append(f"{section}.{key}: expected true or false, got {value!r}")
+            return default
+        return value
+
     def number(self, section: str, key: str, default: float, low: float) -> float:
         value = self._typed(section, key, (int, float), "a number")
         if value is None:
@@ -354,12 +424,5 @@ class _Reader:
                 self.errors.append(f"[{section}]: expected a table")
                 continue
             for key in table:
-                if (section, key) not in self.seen and section in {
-                    "bot",
-                    "imap",
-                    "smtp",
-                    "local",
-                    "limits",
-                    "daemon",
-                }:
+                if (section, key) not in self.seen and section in SECTIONS:
                     self.errors.append(f"{section}.{key}: unknown key")

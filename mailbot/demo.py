@@ -18,9 +18,10 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
-from mailbot.app import build_app
+from mailbot.app import App, build_app
 from mailbot.cli import format_members
 from mailbot.config import load_config
+from mailbot.core.roster import parse_roster
 from mailbot.daemon import Daemon
 from mailbot.embedded import EmbeddedSmtp
 from mailbot.errors import MailbotError
@@ -57,6 +58,7 @@ def run_demo(directory: Path, port: int, serve: bool, echo: Echo) -> None:
         try:
             scenario = Scenario(server, Daemon(app), directory / "mail", echo)
             scenario.play()
+            scenario.round(app)
             echo("\nMembers now (mailbot members):")
             rows = app.store.members()
             echo(format_members(rows, "table"))
@@ -145,6 +147,22 @@ class Scenario:
                 headers={"Auto-Submitted": "auto-replied"},
             )
         )
+        self.cycle()
+
+    def round(self, app: App) -> None:
+        self.step("The organiser imports two colleagues from a spreadsheet (mailbot import "
+                  "--confirmed)")  # fmt: skip
+        rows, _ = parse_roster(
+            "email,name,org,about\n"
+            "erin@example.edu,Erin Green,Example District,Runs the open data team\n"
+            "femi@example.gov,Femi Adeyemi,Example City,Accessibility champion\n"
+        )
+        app.service.import_members(rows, confirmed=True)
+        self.step("A pairing round runs (mailbot pair): three active members make one trio; "
+                  "Bob is paused")  # fmt: skip
+        plan = app.rounds.run("demo round 1")
+        for group in plan.groups if plan else ():
+            self.echo("  group: " + " + ".join(group))
         self.cycle()
 
     def step(self, text: str) -> None:

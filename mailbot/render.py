@@ -7,6 +7,7 @@ are plain text); ``.html`` templates are. Undefined names fail loudly (StrictUnd
 from __future__ import annotations
 
 import email.policy
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -88,19 +89,22 @@ class Envelope:
     auto_submitted: str = "auto-replied"
     in_reply_to: str = ""
     references: str = ""
+    reply_to: tuple[tuple[str, str], ...] = ()  # intros: replies go to the group, not to us
 
 
 def compose(envelope: Envelope, to: list[tuple[str, str]], rendered: Rendered) -> EmailMessage:
     """An EmailMessage with the list and robot headers; names never break a header."""
     msg = EmailMessage(policy=POLICY)
     msg["From"] = Address(display_name=_one_line(envelope.bot_name), addr_spec=envelope.bot_address)
-    msg["To"] = [Address(display_name=_one_line(name), addr_spec=addr) for name, addr in to]
+    msg["To"] = _addresses(to)
     msg["Subject"] = _one_line(rendered.subject)
     msg["Date"] = format_datetime(envelope.date)
     msg["Message-ID"] = envelope.message_id
     if envelope.in_reply_to:
         msg["In-Reply-To"] = envelope.in_reply_to
         msg["References"] = " ".join(filter(None, [envelope.references, envelope.in_reply_to]))
+    if envelope.reply_to:
+        msg["Reply-To"] = _addresses(envelope.reply_to)
     msg["Auto-Submitted"] = envelope.auto_submitted
     # Asks Exchange/Outlook not to send out-of-office replies back to us (loop prevention).
     msg["X-Auto-Response-Suppress"] = "All"
@@ -112,6 +116,10 @@ def compose(envelope: Envelope, to: list[tuple[str, str]], rendered: Rendered) -
         rendered.text, cte="quoted-printable" if not rendered.text.isascii() else "7bit"
     )
     return msg
+
+
+def _addresses(pairs: Iterable[tuple[str, str]]) -> list[Address]:
+    return [Address(display_name=_one_line(name), addr_spec=addr) for name, addr in pairs]
 
 
 def _one_line(value: str) -> str:

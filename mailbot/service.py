@@ -28,8 +28,9 @@ from mailbot.core.commands import MAX_COMMANDS, Command, Verb, is_refusal, parse
 from mailbot.core.headers import header_text as _header
 from mailbot.core.headers import referenced_ids as _referenced_ids
 from mailbot.core.headers import sender_address as _from_address
-from mailbot.core.membership import Member, Outcome, State, TokenCheck, decide
+from mailbot.core.membership import Member, Outcome, State, TokenCheck, decide, first_name
 from mailbot.core.robots import Sender, classify
+from mailbot.core.roster import RosterRow
 from mailbot.core.text import body_text, command_lines
 from mailbot.inbox import InboundItem, Inbox
 from mailbot.outbox import ConnectionLost, PermanentFailure, TemporaryFailure, Transport
@@ -262,6 +263,13 @@ class Service:
         outcome = decide(member, command, self._today(now), check)
         if outcome.use_token and token_row:
             self.store.use_token(token_row["token_hash"], now)
+        if member is not None and outcome.skip_next:
+            member = replace(member, skip_next=True)
+            self.store.save_member(member, now)
+        if outcome.block:
+            self.store.add_block(sender, outcome.block, now)
+        if outcome.unblock:
+            self.store.remove_block(sender, outcome.unblock)
         if outcome.state is not None:
             member = self._move(member, sender, name, outcome, now)
             self.store.event(sender, command.verb.value, outcome.reply, now)
@@ -324,6 +332,7 @@ class Service:
                 "command": r.command.text,
                 "detail": r.outcome.detail,
                 "profile_changed": bool(r.outcome.profile) and r.outcome.state is not None,
+                "target": r.command.target or "",
             }
             if r.outcome.reply == "confirm":
                 done.append(self._confirmation(key, sender, r.member, r.outcome, reply_to, now))
@@ -349,6 +358,7 @@ class Service:
         outcome: Outcome,
         reply_to: tuple[str, str],
         now: datetime,
+        imported: bool = False,
     ) -> str:
         day = now - timedelta(days=1)
         if (
@@ -365,6 +375,7 @@ class Service:
             sender,
             now,
             token=token,
+            imported=imported,
             detail=outcome.detail,
             expires=expires.astimezone(self.config.tz).strftime("%A %-d %B %Y, %H:%M %Z"),
         )
@@ -495,6 +506,8 @@ class Service:
             "unknown": [],
             "profile_changed": False,
             "automatic": False,
+            "imported": False,
+            "target": "",
             "sections": [],
             "footnotes": [],
         }
@@ -502,6 +515,35 @@ class Service:
         return context
 
     # --- scheduled -----------------------------------------------------------------------
+
+    def import_members(self, rows: list[RosterRow], confirmed: bool) -> tuple[list[str], list[str]]:
+        """Add people from a spreadsheet in one transaction; existing members are left alone.
+
+        Without ``confirmed`` each gets the usual confirmation email, saying the organisers
+        added them, and joins only by replying.
+        """
+        now = self.clock.now()
+        added: list[str] = []
+        skipped: list[str] = []
+        with self.store.atomic():
+            for row in rows:
+                existing = self.store.get_member(row.email)
+                if existing is not None and existing.state != State.left:
+                    skipped.append(row.email)
+                    continue
+                state = State.active if confirmed else State.pending
+                profile: dict[str, Any] = {"org": default_org(row.email), **dict(row.profile)}
+                member = Member(row.email, state, **profile)
+                times = {"confirmed_at": now} if confirmed else {}
+                self.store.save_member(member, now, **times)
+                self.store.event(row.email, "import", state.value, now)
+                if not confirmed:
+                    key = f"import:{stamp(now)}:{row.email}"
+                    self._confirmation(
+                        key, row.email, member, Outcome("confirm"), ("", ""), now, imported=True
+                    )
+                added.append(row.email)
+        return added, skipped
 
     def resume_due(self) -> int:
         """Members whose ``pause until`` date has come are back in, with a short notice."""
@@ -586,14 +628,6 @@ class Service:
         report.retrying += 1
 
 
-def _first_name(name: str) -> str:
-    """ "Anne Person" -> "Anne"; "Person, Anne" -> "Anne"."""
-    if "," in name:
-        name = name.split(",", 1)[1]
-    words = name.replace('"', " ").split()
-    return words[0] if words else ""
-
-
 # Public mail providers say nothing about where someone works.
 WEBMAIL = frozenset({
     "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "live.com",
@@ -614,7 +648,7 @@ def _member_view(member: Member | None, sender: str, today: date) -> dict[str, A
     """What templates see of a member; someone not (yet) a member has state "none"."""
     view = asdict(member or Member(sender, State.pending))
     view["state"] = member.state.value if member else "none"
-    view["first_name"] = _first_name(member.name) if member else ""
+    view["first_name"] = first_name(member.name) if member else ""
     view["paused_until"] = (
         member.paused_until.isoformat() if member and member.paused_until else None
     )

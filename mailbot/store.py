@@ -122,6 +122,34 @@ def m001_membership(db: sqlite_utils.Database) -> None:
     db.table("events").create_index(["email"])
 
 
+@migrations()
+def m002_rounds(db: sqlite_utils.Database) -> None:
+    db.table("members").add_column("skip_next", int, not_null_default=0)
+    db.table("rounds").create(
+        {"id": int, "slot": str, "number": int, "started_at": str, "seed": int, "cost": float,
+         "candidates": int, "unmatched": int},
+        pk="id", not_null={"slot", "number"},
+    )  # fmt: skip
+    db.table("rounds").create_index(["slot"], unique=True)
+    db.table("round_groups").create(
+        {"id": int, "round_id": int, "number": int, "size": int, "first_mover": str,
+         "intro_message_id": str, "met": int},
+        pk="id", foreign_keys=[("round_id", "rounds", "id")],
+    )  # fmt: skip
+    db.table("round_groups").create_index(["round_id", "number"], unique=True)
+    db.table("group_members").create(
+        {"group_id": int, "round_id": int, "email": str, "trio_seat": int},
+        pk=("group_id", "email"),
+        foreign_keys=[("group_id", "round_groups", "id"), ("round_id", "rounds", "id")],
+    )
+    db.table("group_members").create_index(["email"])
+    db.table("group_members").create_index(["round_id"])
+    db.table("blocks").create(
+        {"email": str, "blocked": str, "created_at": str}, pk=("email", "blocked")
+    )
+    db.table("settings").create({"key": str, "value": str}, pk="key")
+
+
 def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -205,6 +233,7 @@ class SqliteStore:
             "about": member.about,
             "pause_rounds": member.pause_rounds,
             "paused_until": member.paused_until.isoformat() if member.paused_until else None,
+            "skip_next": int(member.skip_next),
             "updated_at": stamp(now),
         }
         row.update({k: stamp(v) for k, v in times.items()})
@@ -224,6 +253,93 @@ class SqliteStore:
             [today.isoformat()],
         )
         return [_member(r) for r in rows]
+
+    def members_in(self, state: State) -> list[Member]:
+        rows = self.db.query("select * from members where state = ? order by email", [state])
+        return [_member(r) for r in rows]
+
+    # rounds
+
+    def round_by_slot(self, slot: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from rounds where slot = ?", [slot]))
+        return rows[0] if rows else None
+
+    def latest_round(self) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from rounds order by number desc limit 1"))
+        return rows[0] if rows else None
+
+    def add_round(self, slot: str, number: int, seed: int, now: datetime, cost: float,
+                  candidates: int, unmatched: int) -> int:  # fmt: skip
+        table = self.db.table("rounds")
+        table.insert({"slot": slot, "number": number, "started_at": stamp(now), "seed": seed,
+                      "cost": cost, "candidates": candidates, "unmatched": unmatched})  # fmt: skip
+        assert table.last_pk is not None
+        return int(table.last_pk)
+
+    def add_group(self, round_id: int, number: int, members: tuple[str, ...],
+                  trio_seat: str, first_mover: str, intro_message_id: str) -> None:  # fmt: skip
+        groups = self.db.table("round_groups")
+        groups.insert({"round_id": round_id, "number": number, "size": len(members),
+                       "first_mover": first_mover, "intro_message_id": intro_message_id,
+                       "met": None})  # fmt: skip
+        group_id = groups.last_pk
+        self.db.table("group_members").insert_all(
+            {"group_id": group_id, "round_id": round_id, "email": email,
+             "trio_seat": int(email == trio_seat)}
+            for email in members
+        )  # fmt: skip
+
+    def round_groups(self, round_id: int) -> list[list[str]]:
+        rows = self.db.query(
+            "select g.number, m.email from round_groups g join group_members m "
+            "on m.group_id = g.id where g.round_id = ? order by g.number, m.rowid",
+            [round_id],
+        )
+        groups: dict[int, list[str]] = {}
+        for row in rows:
+            groups.setdefault(row["number"], []).append(row["email"])
+        return list(groups.values())
+
+    def meetings(self, current_number: int) -> dict[frozenset[str], int]:
+        """Every pair that has met: how many rounds ago (1 = last round), most recent."""
+        met: dict[frozenset[str], int] = {}
+        rows = self.db.query(
+            "select m.group_id, m.email, r.number from group_members m "
+            "join rounds r on r.id = m.round_id order by m.group_id"
+        )
+        group: list[str] = []
+        current = None
+        number = 0
+        for row in [*rows, {"group_id": None, "email": "", "number": 0}]:
+            if row["group_id"] != current:
+                _record_meetings(met, group, current_number - number)
+                group, current, number = [], row["group_id"], row["number"]
+            group.append(row["email"])
+        return met
+
+    def trio_seats(self) -> dict[str, int]:
+        rows = self.db.query("select email, sum(trio_seat) as n from group_members group by email")
+        return {r["email"]: int(r["n"] or 0) for r in rows}
+
+    def blocks(self) -> set[frozenset[str]]:
+        return {frozenset((r["email"], r["blocked"]))
+                for r in self.db.query("select email, blocked from blocks")}  # fmt: skip
+
+    def add_block(self, email: str, blocked: str, now: datetime) -> None:
+        self.db.table("blocks").upsert(
+            {"email": email, "blocked": blocked, "created_at": stamp(now)},
+            pk=("email", "blocked"),
+        )
+
+    def remove_block(self, email: str, blocked: str) -> None:
+        self.db.execute("delete from blocks where email = ? and blocked = ?", [email, blocked])
+
+    def setting(self, key: str) -> str | None:
+        rows = list(self.db.query("select value from settings where key = ?", [key]))
+        return str(rows[0]["value"]) if rows else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.db.table("settings").upsert({"key": key, "value": value}, pk="key")
 
     # confirmation tokens
 
@@ -417,6 +533,13 @@ class SqliteStore:
         )
 
 
+def _record_meetings(met: dict[frozenset[str], int], group: list[str], ago: int) -> None:
+    for i, a in enumerate(group):
+        for b in group[i + 1 :]:
+            pair = frozenset((a, b))
+            met[pair] = min(ago, met.get(pair, ago))
+
+
 def _member(row: dict[str, Any]) -> Member:
     return Member(
         email=row["email"],
@@ -429,4 +552,5 @@ def _member(row: dict[str, Any]) -> Member:
         about=row["about"] or "",
         pause_rounds=row["pause_rounds"],
         paused_until=date.fromisoformat(row["paused_until"]) if row["paused_until"] else None,
+        skip_next=bool(row.get("skip_next")),
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mailbot.config import Config
 from mailbot.render import Renderer
+from mailbot.rounds import Rounds
 from mailbot.service import PollReport, Service
 from mailbot.store import SqliteStore
 from mailbot.testing import FakeInbox, FixedClock, RecordingTransport, make_config
@@ -23,6 +24,7 @@ class World:
     config: Config
     store: SqliteStore
     service: Service
+    rounds: Rounds
     inbox: FakeInbox
     transport: RecordingTransport
     clock: FixedClock
@@ -54,7 +56,9 @@ def make_world(tmp_path: Path, **sections: dict[str, object]) -> World:
     store.migrate()
     clock = FixedClock()
     service = Service(config, store, Renderer(), clock)
-    return World(config, store, service, FakeInbox(), RecordingTransport(), clock)
+    seeds = iter(range(1, 10**6))
+    rounds = Rounds(config, store, Renderer(), clock, make_seed=lambda: next(seeds))
+    return World(config, store, service, rounds, FakeInbox(), RecordingTransport(), clock)
 
 
 def body(msg: EmailMessage) -> str:

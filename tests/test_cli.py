@@ -161,3 +161,46 @@ def test_csv_export_cannot_smuggle_spreadsheet_formulas():
         [{**dict.fromkeys(__import__("mailbot.cli").cli.MEMBER_COLUMNS), **row}], "csv"
     )
     assert "'=HYPERLINK" in out
+
+
+def test_import_pair_dry_run_and_pair(local, tmp_path):
+    run("init", config=local)
+    roster = tmp_path / "people.csv"
+    roster.write_text(
+        "email,name,org\nanne@example.org,Anne,A\nbob@example.net,Bob,B\n"
+        "chloe@example.com,Chloe,C\n"
+    )
+    code, out, _ = run("import", str(roster), "--confirmed", config=local)
+    assert code == 0 and "imported 3 member(s) as active" in out
+    code, out, _ = run("pair", "--dry-run", "--format", "json", config=local)
+    [group] = json.loads(out)["groups"]
+    assert sorted(group) == ["anne@example.org", "bob@example.net", "chloe@example.com"]
+    code, out, _ = run("pair", config=local)
+    assert code == 0 and "round 1 made 1 group(s)" in out
+    run("send", config=local)
+    for person in ("anne@example.org", "bob@example.net", "chloe@example.com"):
+        assert len(list((tmp_path / "mail" / person / "new").iterdir())) == 1
+
+
+def test_import_reports_every_problem_and_imports_nothing(local, tmp_path):
+    run("init", config=local)
+    roster = tmp_path / "people.csv"
+    roster.write_text("email,name\nnope,A\nanne@example.org,Anne\nalso-bad,B\n")
+    code, _, err = run("import", str(roster), config=local)
+    assert code == 1
+    assert "line 2: nope is not an email address" in err and "line 4" in err
+    assert "nothing imported" in err
+    code, out, _ = run("members", "--format", "json", config=local)
+    assert json.loads(out) == []
+
+
+def test_a_dry_runs_seed_makes_the_same_groups_for_real(local, tmp_path):
+    run("init", config=local)
+    roster = tmp_path / "people.csv"
+    roster.write_text("email\n" + "".join(f"p{n}@example.org\n" for n in range(8)))
+    run("import", str(roster), "--confirmed", config=local)
+    preview = json.loads(run("pair", "--dry-run", "--format", "json", config=local)[1])
+    real = json.loads(
+        run("pair", "--format", "json", "--seed", str(preview["seed"]), config=local)[1]
+    )
+    assert real["groups"] == preview["groups"]

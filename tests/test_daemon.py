@@ -16,6 +16,7 @@ def make_app(world, open_inbox=None) -> App:
         world.config,
         world.store,
         world.service,
+        world.rounds,
         open_inbox or (lambda: world.inbox),
         world.transport,
     )
@@ -51,3 +52,18 @@ def test_stop_finishes_the_message_in_hand_and_leaves_the_rest(tmp_path):
     assert world.inbox.processed == [1]
     assert sorted(world.inbox.waiting) == [2, 3]
     assert not world.transport.sent  # nothing new is started after the stop request
+
+
+def test_the_daemon_runs_a_round_when_it_is_due(tmp_path):
+    from mailbot.core.roster import parse_roster
+
+    world = make_world(tmp_path)
+    rows, _ = parse_roster("email\na@example.org\nb@example.net\n")
+    world.service.import_members(rows, confirmed=True)
+    daemon = Daemon(make_app(world))
+    daemon.cycle()  # the schedule starts now
+    world.clock.advance(days=35)
+    daemon.cycle()
+    daemon.cycle()
+    kinds = [m["X-Mailbot-Kind"] for m in world.transport.messages()]
+    assert kinds == ["intro"]

@@ -34,7 +34,10 @@ def test_demo_scenario_shows_each_step(tmp_path):
         "dan@example.org received [notice] UnMentoring: I didn't understand that",
     ]:
         assert expected in out
-    assert out.count("anne@example.org received") == 3  # the out-of-office got no answer
+    assert out.count("anne@example.org received [notice]") == 1  # no answer to out-of-office
+    assert "anne@example.org received [intro] UnMentoring: meet" in out
+    assert "femi@example.gov received [intro]" in out and "erin@example.edu received [intro]" in out
+    assert "bob@example.net received [intro]" not in out  # paused
     table = out.split("Members now")[1]
     assert "anne@example.org" in table and "paused" in table and "left" in table
 

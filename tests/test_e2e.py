@@ -204,3 +204,29 @@ def test_daemon_answers_mail_and_stops_cleanly_on_sigterm(setup):
     assert proc.returncode == 0, out
     assert "SIGTERM received" in out and "stopped" in out
     assert sink.messages[0]["X-Mailbot-Kind"] == "confirm"
+
+
+def test_people_who_joined_by_email_get_intros_from_a_round(setup):
+    cli, dovecot, sink = setup
+    people = [
+        "Anne Person <anne@example.org>",
+        "Bob Smith <bob@example.net>",
+        "Chloe Jones <chloe@example.com>",
+        "Dan Brown <dan@example.co.uk>",
+    ]
+    for person in people:
+        confirm = exchange(cli, dovecot, sink, make_mail(person, "join", "org: " + person[:3]))
+        exchange(cli, dovecot, sink, make_reply(confirm, person, "yes"))
+    assert set(cli.members().values()) == {"active"}
+    sink.clear()
+    groups = json.loads(cli("pair", "--dry-run", "--format", "json"))["groups"]
+    assert sorted(len(g) for g in groups) == [2, 2]
+    assert "round 1 made 2 group(s)" in cli("pair")
+    cli("send")
+    assert [m["X-Mailbot-Kind"] for m in sink.messages] == ["intro", "intro"]
+    received = sorted(r for _, rcpts, _ in sink.envelopes for r in rcpts)
+    assert received == sorted(p.split("<")[1].rstrip(">") for p in people)
+    for msg in sink.messages:
+        assert msg["Reply-To"] == msg["To"]
+    cli("send")
+    assert len(sink.messages) == 2  # nothing sent twice

@@ -36,7 +36,22 @@ CONTEXT = {
     "expires": "Monday 9 November 2026",
 }
 
-EMAILS = ["confirm", "welcome", "notice"]
+PERSON = {"email": "anne@example.org", "name": "Anne Person", "first_name": "Anne",
+          "org": "Example Council", "about": "maps", "phone": "01632 960000", "skype": "",
+          "google": ""}  # fmt: skip
+CONTEXT.update(
+    imported=False,
+    target="bob@example.net",
+    people=[PERSON, {**PERSON, "first_name": "Bob"}],
+    first_mover=PERSON,
+    person=PERSON,
+    prompts=["One?", "Two?", "Three?"],
+    round=3,
+    suggested_week="Monday 9 November",
+    followup_date="Monday 16 November",
+    next_round="Monday 7 December",
+)
+EMAILS = sorted(p.stem for p in PACKAGE_TEMPLATES.glob("*.txt") if not p.stem.startswith("_"))
 SECTIONS = sorted(f"notice/{p.stem}" for p in (PACKAGE_TEMPLATES / "notice").glob("*.txt"))
 
 

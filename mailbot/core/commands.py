@@ -11,7 +11,7 @@ profile lines alone mean ``update``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
@@ -26,6 +26,9 @@ class Verb(StrEnum):
     status = "status"
     update = "update"
     help = "help"
+    skip = "skip"
+    block = "block"
+    unblock = "unblock"
 
 
 ALIASES: dict[str, Verb] = {
@@ -42,6 +45,9 @@ ALIASES: dict[str, Verb] = {
     "status": Verb.status,
     "update": Verb.update,
     "help": Verb.help,
+    "skip": Verb.skip,
+    "block": Verb.block,
+    "unblock": Verb.unblock,
 }
 
 PROFILE_KEYS: dict[str, str] = {
@@ -84,19 +90,12 @@ class Command:
     token: str | None = None
     error: str | None = None
     text: str = ""
+    target: str | None = None  # block/unblock: the other person's address
 
     def with_profile(self, items: list[tuple[str, str]]) -> Command:
         merged = dict(self.profile)
         merged.update(items)
-        return Command(
-            self.verb,
-            tuple(merged.items()),
-            self.rounds,
-            self.until,
-            self.token,
-            self.error,
-            self.text,
-        )
+        return replace(self, profile=tuple(merged.items()))
 
 
 @dataclass(frozen=True)
@@ -178,7 +177,7 @@ def _dedupe(commands: list[Command]) -> list[Command]:
     seen: set[tuple[object, ...]] = set()
     out = []
     for c in commands:
-        key = (c.verb, c.rounds, c.until, c.token)  # profile lines went to the first join
+        key = (c.verb, c.rounds, c.until, c.token, c.target)  # profile went to the first join
         if key not in seen:
             seen.add(key)
             out.append(c)
@@ -205,6 +204,8 @@ def _from_words(words: list[str], in_subject: bool) -> Command | None:
     command = _with_arguments(verb, words[1:], words[0])
     if not command.error or verb == Verb.confirm:
         return command
+    if verb in (Verb.block, Verb.unblock):
+        return command if in_subject else None
     if verb == Verb.pause:
         # "pause until 2026-12-22   sit out until then" in a body is prose, not a command.
         return command if in_subject or _looks_like_pause_args(words[1:]) else None
@@ -240,9 +241,31 @@ def _with_arguments(verb: Verb, args: list[str], word: str) -> Command:
         return Command(
             verb, error="confirm needs the code from the confirmation email", text="confirm"
         )
+    if verb in (Verb.block, Verb.unblock):
+        return _block(verb, args, text)
+    if verb == Verb.skip and [a.lower().rstrip(".!") for a in args] in (
+        [],
+        ["next"],
+        ["next", "round"],
+    ):
+        return Command(verb, text="skip next")
     if args:
         return Command(verb, error=f"{verb.value} takes nothing after it", text=text)
     return Command(verb, text=text)
+
+
+_ADDRESS_RE = re.compile(r"<?([A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})>?[.,;]?")
+
+
+def _block(verb: Verb, args: list[str], text: str) -> Command:
+    match = _ADDRESS_RE.fullmatch(args[0]) if len(args) == 1 else None
+    if match is None:
+        return Command(
+            verb,
+            error=f"{verb.value} needs one email address, e.g. {verb.value} someone@example.org",
+            text=verb.value,
+        )
+    return Command(verb, target=match.group(1).lower(), text=f"{verb.value} {match.group(1)}")
 
 
 def _pause(args: list[str], text: str) -> Command:

@@ -42,6 +42,7 @@ class Member:
     about: str = ""
     pause_rounds: int | None = None
     paused_until: date | None = None
+    skip_next: bool = False
 
 
 # The legal moves. A verb missing for a state is answered with a notice and changes nothing.
@@ -100,6 +101,9 @@ class Outcome:
     issue_token: bool = False
     use_token: bool = False
     detail: str = ""  # a short reason shown in the reply, e.g. why a code was refused
+    skip_next: bool = False
+    block: str = ""  # never paired with this address; never told to them
+    unblock: str = ""
 
 
 def decide(
@@ -114,6 +118,8 @@ def decide(
         return Outcome("notice/status")
     if command.verb == Verb.confirm:
         return _confirm(state, token or TokenCheck.unknown)
+    if command.verb in (Verb.skip, Verb.block, Verb.unblock):
+        return _personal(member, command)
     if command.verb == Verb.pause and command.until is not None and command.until <= today:
         return Outcome("notice/error", detail="that date is not in the future")
     new_state = TRANSITIONS.get(state, {}).get(command.verb)
@@ -128,6 +134,23 @@ def decide(
         paused_until=command.until if command.verb == Verb.pause else None,
         issue_token=reply == "confirm",
     )
+
+
+def _personal(member: Member | None, command: Command) -> Outcome:
+    """Skip and block change no state: they only make sense for a member."""
+    if member is None or member.state == State.left:
+        return Outcome("notice/not_member")
+    if command.verb == Verb.skip:
+        if member.state == State.active:
+            return Outcome("notice/skipping", skip_next=True)
+        if member.state == State.paused:
+            return Outcome("notice/error", detail="you're paused, so you'll sit out anyway")
+        return Outcome("notice/pending")
+    if command.target == member.email:
+        return Outcome("notice/error", detail="that is your own address")
+    if command.verb == Verb.block:
+        return Outcome("notice/blocked", block=command.target or "")
+    return Outcome("notice/unblocked", unblock=command.target or "")
 
 
 def _confirm(state: State | None, token: TokenCheck) -> Outcome:
@@ -167,3 +190,11 @@ def _refusal(state: State | None, verb: Verb) -> str:
     if state == State.pending:
         return "notice/pending"
     return "notice/help"
+
+
+def first_name(name: str) -> str:
+    """ "Anne Person" -> "Anne"; "Person, Anne" -> "Anne"; "" -> ""."""
+    if "," in name:
+        name = name.split(",", 1)[1]
+    words = name.replace('"', " ").split()
+    return words[0] if words else ""

@@ -1,0 +1,191 @@
+"""Pairing rounds: who takes part, the matching, the intros; one transaction per round.
+
+A round is keyed by its slot (the scheduled moment, or ``manual <time>`` for ``mailbot pair``).
+The groups, the intro emails (queued in the outbox) and the pause countdowns commit together,
+and a slot that already has a round is never run again, so two triggers or a crash and
+restart cannot pair anyone twice or send a second intro.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time, timedelta
+from email.utils import make_msgid
+from typing import Any
+
+from mailbot.clock import Clock
+from mailbot.config import Config
+from mailbot.core.membership import Member, State, first_name
+from mailbot.core.pairing import Candidate, make_groups
+from mailbot.core.schedule import Cadence, latest_slot, next_slot
+from mailbot.render import Envelope, Renderer, compose
+from mailbot.store import OutgoingMail, SqliteStore, stamp
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    slot: str
+    number: int
+    seed: int
+    groups: tuple[tuple[str, ...], ...]
+    unmatched: tuple[str, ...]
+    cost: float
+
+
+class Rounds:
+    def __init__(self, config: Config, store: SqliteStore, renderer: Renderer, clock: Clock,
+                 make_seed: Callable[[], int] = lambda: secrets.randbits(32)):  # fmt: skip
+        self.config = config
+        self.store = store
+        self.renderer = renderer
+        self.clock = clock
+        self.make_seed = make_seed
+
+    @property
+    def cadence(self) -> Cadence:
+        r = self.config.rounds
+        return Cadence(r.cadence, r.weekday_number, time(*r.hour_minute), r.every)
+
+    # --- planning (no writes) ------------------------------------------------------------
+
+    def plan(self, slot: str, seed: int | None = None) -> RoundPlan:
+        """The groups a round would make now; changes nothing."""
+        seed = self.make_seed() if seed is None else seed
+        latest = self.store.latest_round()
+        number = (latest["number"] if latest else 0) + 1
+        members = [m for m in self.store.members_in(State.active) if not m.skip_next]
+        seats = self.store.trio_seats()
+        candidates = [Candidate(m.email, m.org.strip().lower(), seats.get(m.email, 0))
+                      for m in members]  # fmt: skip
+        result = make_groups(candidates, self.store.meetings(number), self.store.blocks(),
+                             random.Random(seed))  # fmt: skip
+        return RoundPlan(slot, number, seed, result.groups, result.unmatched, result.cost)
+
+    # --- running -------------------------------------------------------------------------
+
+    def run_due(self) -> RoundPlan | None:
+        """Start the round for the latest scheduled slot, unless one ran since (catch up once)."""
+        if not self.config.rounds.enabled:
+            return None
+        now = self.clock.now()
+        since = self.store.setting("schedule_since")
+        if since is None:  # the schedule starts now: no round for slots before installation
+            self.store.set_setting("schedule_since", stamp(now))
+            return None
+        slot = latest_slot(self.cadence, now, self.config.tz)
+        slot_utc = stamp(slot.astimezone(UTC))
+        latest = self.store.latest_round()
+        if slot_utc <= since or (latest is not None and latest["started_at"] >= slot_utc):
+            return None
+        return self.run(slot.isoformat(timespec="minutes"))
+
+    def run(self, slot: str, seed: int | None = None) -> RoundPlan | None:
+        """Run the round for ``slot``; None when that slot already has one."""
+        now = self.clock.now()
+        with self.store.atomic():
+            if self.store.round_by_slot(slot) is not None:
+                return None
+            plan = self.plan(slot, seed)
+            round_id = self.store.add_round(slot, plan.number, plan.seed, now, plan.cost,
+                                            sum(map(len, plan.groups)) + len(plan.unmatched),
+                                            len(plan.unmatched))  # fmt: skip
+            for number, group in enumerate(plan.groups, 1):
+                self._intro(round_id, plan, number, group, now)
+            for email in plan.unmatched:
+                self._no_match(plan, email, now)
+            self._count_down(plan, now)
+        log.info("round %s (%s): %d groups, %d unmatched, seed %s", plan.number, slot,
+                 len(plan.groups), len(plan.unmatched), plan.seed)  # fmt: skip
+        return plan
+
+    def next_due(self) -> datetime:
+        return next_slot(self.cadence, self.clock.now(), self.config.tz)
+
+    # --- emails --------------------------------------------------------------------------
+
+    def _intro(self, round_id: int, plan: RoundPlan, number: int, group: tuple[str, ...],
+               now: datetime) -> None:  # fmt: skip
+        people = [self.store.get_member(email) for email in group]
+        members = [p for p in people if p is not None]
+        first = members[0]
+        message_id = make_msgid(idstring="intro", domain=self.config.bot.domain)
+        trio_seat = group[2] if len(group) == 3 else ""
+        self.store.add_group(round_id, number, group, trio_seat, first.email, message_id)
+        context = self._context(plan, now, people=[_person(m) for m in members],
+                                first_mover=_person(first))  # fmt: skip
+        rendered = self.renderer.render("intro", context)
+        to = [(m.name, m.email) for m in members]
+        self._queue(f"intro:{plan.slot}:{number}", "intro", to, rendered, now, message_id, to)
+
+    def _no_match(self, plan: RoundPlan, email: str, now: datetime) -> None:
+        member = self.store.get_member(email)
+        if member is None:
+            return
+        context = self._context(plan, now, person=_person(member))
+        rendered = self.renderer.render("no_match", context)
+        self._queue(f"nomatch:{plan.slot}:{email}", "notice", [(member.name, email)],
+                    rendered, now)  # fmt: skip
+
+    def _count_down(self, plan: RoundPlan, now: datetime) -> None:
+        """``pause N`` counts rounds; ``skip next`` lasts one round."""
+        for member in self.store.members_in(State.paused):
+            if member.pause_rounds is None:
+                continue
+            left = member.pause_rounds - 1
+            if left > 0:
+                self.store.save_member(replace(member, pause_rounds=left), now)
+                continue
+            back = replace(member, state=State.active, pause_rounds=None)
+            self.store.save_member(back, now)
+            self.store.event(member.email, "resume", f"after round {plan.number}", now)
+            context = self._context(plan, now, person=_person(back))
+            rendered = self.renderer.render("back_in", context)
+            self._queue(f"backin:{plan.slot}:{member.email}", "notice",
+                        [(back.name, back.email)], rendered, now)  # fmt: skip
+        for member in self.store.members_in(State.active):
+            if member.skip_next:
+                self.store.save_member(replace(member, skip_next=False), now)
+
+    def _context(self, plan: RoundPlan, now: datetime, **extra: Any) -> dict[str, Any]:
+        rounds = self.config.rounds
+        prompts = rounds.prompts
+        start = (plan.number - 1) * 3
+        local = now.astimezone(self.config.tz)
+        monday = local.date() + timedelta(days=(7 - local.weekday()) % 7)
+        followup = local.date() + timedelta(days=rounds.followup_after_days)
+        return {
+            "bot": {"name": self.config.bot.name, "address": self.config.bot.address},
+            "round": plan.number,
+            "prompts": [prompts[(start + i) % len(prompts)] for i in range(3)],
+            "suggested_week": monday.strftime("%A %-d %B"),
+            "followup_date": followup.strftime("%A %-d %B"),
+            "next_round": self.next_due().astimezone(self.config.tz).strftime("%A %-d %B"),
+            **extra,
+        }
+
+    def _queue(self, key: str, kind: str, to: list[tuple[str, str]], rendered: Any,
+               now: datetime, message_id: str = "",
+               reply_to: list[tuple[str, str]] | None = None) -> None:  # fmt: skip
+        bot = self.config.bot
+        envelope = Envelope(bot.name, bot.address, kind,
+                            message_id or make_msgid(idstring=kind, domain=bot.domain), now,
+                            "auto-generated", reply_to=tuple(reply_to or ()))  # fmt: skip
+        msg = compose(envelope, to, rendered)
+        self.store.enqueue(
+            OutgoingMail(key, kind, kind, bot.address, tuple(a for _, a in to),
+                         envelope.message_id, msg.as_bytes()),
+            now,
+        )  # fmt: skip
+
+
+def _person(member: Member) -> dict[str, str]:
+    return {"email": member.email, "name": member.name or member.email,
+            "first_name": first_name(member.name) or member.email.split("@")[0],
+            "org": member.org, "about": member.about, "phone": member.phone,
+            "skype": member.skype, "google": member.google}  # fmt: skip

@@ -1,0 +1,205 @@
+"""Pairing rounds through the service: who is paired, intros, countdowns, exactly once."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbot.core.roster import parse_roster
+from mailbot.testing import make_mail
+from tests.helpers import BOT, body, make_world
+
+PEOPLE = [
+    ("Anne Person", "anne@example.org", "Example Council"),
+    ("Bob Smith", "bob@example.net", "Example Borough"),
+    ("Chloe Jones", "chloe@example.com", "Example County"),
+    ("Dan Brown", "dan@example.co.uk", "Example City"),
+    ("Erin Green", "erin@example.edu", "Example District"),
+]
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = make_world(tmp_path)
+    yield w
+    w.store.close()
+
+
+def add(world, count: int, **profile: str) -> list[str]:
+    rows = "\n".join(f"{email},{name},{org}" for name, email, org in PEOPLE[:count])
+    parsed, problems = parse_roster("email,name,org\n" + rows + "\n")
+    assert not problems
+    added, _ = world.service.import_members(parsed, confirmed=True)
+    return added
+
+
+def intros(world):
+    return [m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "intro"]
+
+
+def test_a_round_pairs_everyone_and_sends_one_intro_per_group(world):
+    add(world, 4)
+    plan = world.rounds.run("2026-11-02T09:00")
+    world.service.send(world.transport)
+    assert sorted(len(g) for g in plan.groups) == [2, 2]
+    sent = intros(world)
+    assert len(sent) == 2
+    for msg in sent:
+        to = [a.addr_spec for a in msg["To"].addresses]
+        assert len(to) == 2
+        assert [a.addr_spec for a in msg["Reply-To"].addresses] == to
+        assert msg["Auto-Submitted"] == "auto-generated"
+        text = body(msg)
+        assert "30 minutes to think, do and share" in text
+        assert "could you make the first move?" in text
+        assert text.count("  1. ") == 1 and "  3. " in text
+    recipients = sorted(a.addr_spec for m in sent for a in m["To"].addresses)
+    assert recipients == sorted(email for _, email, _ in PEOPLE[:4])
+
+
+def test_the_same_slot_never_runs_twice(world):
+    add(world, 4)
+    assert world.rounds.run("2026-11-02T09:00") is not None
+    assert world.rounds.run("2026-11-02T09:00") is None
+    world.service.send(world.transport)
+    assert len(intros(world)) == 2
+    assert len(list(world.store.db.query("select * from rounds"))) == 1
+
+
+def test_an_odd_pool_makes_exactly_one_trio(world):
+    add(world, 5)
+    plan = world.rounds.run("r1")
+    assert sorted(len(g) for g in plan.groups) == [2, 3]
+    world.service.send(world.transport)
+    trio = [m for m in intros(world) if len(m["To"].addresses) == 3]
+    assert len(trio) == 1 and "the three of you" in body(trio[0])
+
+
+def test_one_member_alone_is_told_there_is_no_match(world):
+    add(world, 1)
+    plan = world.rounds.run("r1")
+    world.service.send(world.transport)
+    assert plan.groups == () and plan.unmatched == ("anne@example.org",)
+    [msg] = world.transport.messages()
+    assert "no match this round" in str(msg["Subject"])
+
+
+def test_contact_details_are_shown_only_when_shared(world):
+    add(world, 2)
+    world.receive(make_mail("anne@example.org", "update", "phone: 01632 960000"))
+    world.transport.sent.clear()
+    world.rounds.run("r1")
+    world.service.send(world.transport)
+    [msg] = intros(world)
+    assert "01632 960000" in body(msg)
+    assert "skype:" not in body(msg)
+
+
+def test_pause_n_counts_down_per_round_and_brings_people_back(world):
+    add(world, 5)
+    world.receive(make_mail("anne@example.org", "pause 2"))
+    for slot in ("r1", "r2"):
+        plan = world.rounds.run(slot)
+        assert "anne@example.org" not in {e for g in plan.groups for e in g}
+    assert world.state("anne@example.org") == "active"
+    world.service.send(world.transport)
+    back = [m for m in world.mail_to("anne@example.org") if "back in" in str(m["Subject"])]
+    assert len(back) == 1
+    plan = world.rounds.run("r3")
+    assert "anne@example.org" in {e for g in plan.groups for e in g}
+
+
+def test_skip_next_sits_out_one_round_only(world):
+    add(world, 4)
+    world.receive(make_mail("bob@example.net", "skip next"))
+    assert "sit out the next round only" in body(world.last_to("bob@example.net"))
+    first = world.rounds.run("r1")
+    assert "bob@example.net" not in {e for g in first.groups for e in g}
+    second = world.rounds.run("r2")
+    assert "bob@example.net" in {e for g in second.groups for e in g}
+
+
+def test_a_block_is_never_paired_and_never_revealed(world):
+    add(world, 2)
+    world.receive(make_mail("anne@example.org", "block bob@example.net"))
+    assert "They are not told" in body(world.last_to("anne@example.org"))
+    plan = world.rounds.run("r1")
+    world.service.send(world.transport)
+    assert plan.groups == ()
+    assert sorted(plan.unmatched) == ["anne@example.org", "bob@example.net"]
+    for msg in world.mail_to("bob@example.net"):
+        assert "anne" not in body(msg).lower()
+    world.receive(make_mail("anne@example.org", "unblock bob@example.net"))
+    assert len(world.rounds.run("r2").groups) == 1
+
+
+def test_nobody_meets_the_same_person_twice_while_someone_new_is_left(world):
+    add(world, 4)
+    seen = set()
+    for slot in ("r1", "r2", "r3"):
+        for group in world.rounds.run(slot).groups:
+            pair = frozenset(group)
+            assert pair not in seen
+            seen.add(pair)
+    assert len(seen) == 6  # everyone met everyone once
+
+
+def test_a_dry_run_changes_nothing(world):
+    add(world, 4)
+    plan = world.rounds.plan("manual", seed=7)
+    assert len(plan.groups) == 2
+    assert world.rounds.plan("manual", seed=7) == plan  # replayable from the seed
+    assert list(world.store.db.query("select * from rounds")) == []
+    world.service.send(world.transport)
+    assert world.transport.sent == []
+
+
+def test_the_schedule_starts_at_installation_and_catches_up_once(world):
+    add(world, 4)
+    assert world.rounds.run_due() is None  # first look: the schedule starts now
+    assert world.rounds.run_due() is None  # 2026-11-02 09:00 is the installation moment
+    world.clock.advance(days=35)  # past the December slot
+    assert world.rounds.run_due() is not None
+    assert world.rounds.run_due() is None
+    world.clock.advance(days=100)  # three slots missed while down: one round, not three
+    assert world.rounds.run_due() is not None
+    assert world.rounds.run_due() is None
+    assert len(list(world.store.db.query("select * from rounds"))) == 2
+
+
+def test_a_manual_round_after_the_slot_stands_in_for_the_scheduled_one(world):
+    add(world, 4)
+    world.rounds.run_due()
+    world.clock.advance(days=35)
+    world.rounds.run("manual 2026-12-07T10:00:00+00:00")
+    assert world.rounds.run_due() is None
+
+
+def test_import_without_confirmed_sends_a_confirmation_that_says_why(world):
+    rows, _ = parse_roster("email,name\nanne@example.org,Anne Person\nbob@example.net,Bob\n")
+    added, skipped = world.service.import_members(rows, confirmed=False)
+    world.service.send(world.transport)
+    assert (len(added), skipped) == (2, [])
+    msg = world.last_to("anne@example.org")
+    assert msg["X-Mailbot-Kind"] == "confirm"
+    assert "added anne@example.org" in body(msg)
+    assert world.state("anne@example.org") == "pending"
+    again, skipped = world.service.import_members(rows, confirmed=True)
+    assert again == [] and len(skipped) == 2
+
+
+def test_prompts_rotate_between_rounds(world):
+    add(world, 2)
+    world.rounds.run("r1")
+    world.rounds.run("r2")
+    world.service.send(world.transport)
+    first, second = (body(m) for m in intros(world))
+    prompt = world.config.rounds.prompts[0]
+    assert prompt in first and prompt not in second
+
+
+def test_robots_and_outsiders_never_see_intros(world):
+    add(world, 2)
+    world.rounds.run("r1")
+    world.service.send(world.transport)
+    for _, rcpts, _ in world.transport.sent:
+        assert BOT not in rcpts
