@@ -27,6 +27,8 @@ from mailbot.store import OutgoingMail, SqliteStore, stamp
 
 log = logging.getLogger(__name__)
 
+MISSED_FOLLOWUPS_LIMIT = 3
+
 
 @dataclass(frozen=True)
 class RoundPlan:
@@ -91,12 +93,17 @@ class Rounds:
         with self.store.atomic():
             if self.store.round_by_slot(slot) is not None:
                 return None
+            self._pause_unresponsive(slot, now)
             plan = self.plan(slot, seed)
             round_id = self.store.add_round(slot, plan.number, plan.seed, now, plan.cost,
                                             sum(map(len, plan.groups)) + len(plan.unmatched),
                                             len(plan.unmatched))  # fmt: skip
+            movers = self.store.first_mover_counts()
+            rng = random.Random(plan.seed)  # the same seed replays the same first movers
             for number, group in enumerate(plan.groups, 1):
-                self._intro(round_id, plan, number, group, now)
+                # Whoever has been asked to make the first move least often is asked now.
+                first = min(sorted(group), key=lambda e: (movers.get(e, 0), rng.random()))
+                self._intro(round_id, plan, number, group, first, now)
             for email in plan.unmatched:
                 self._no_match(plan, email, now)
             self._count_down(plan, now)
@@ -110,10 +117,10 @@ class Rounds:
     # --- emails --------------------------------------------------------------------------
 
     def _intro(self, round_id: int, plan: RoundPlan, number: int, group: tuple[str, ...],
-               now: datetime) -> None:  # fmt: skip
+               first_email: str, now: datetime) -> None:  # fmt: skip
         people = [self.store.get_member(email) for email in group]
         members = [p for p in people if p is not None]
-        first = members[0]
+        first = next(m for m in members if m.email == first_email)
         message_id = make_msgid(idstring="intro", domain=self.config.bot.domain)
         trio_seat = group[2] if len(group) == 3 else ""
         self.store.add_group(round_id, number, group, trio_seat, first.email, message_id)
@@ -131,6 +138,21 @@ class Rounds:
         rendered = self.renderer.render("no_match", context)
         self._queue(f"nomatch:{plan.slot}:{email}", "notice", [(member.name, email)],
                     rendered, now)  # fmt: skip
+
+    def _pause_unresponsive(self, slot: str, now: datetime) -> None:
+        """Three follow-ups in a row unanswered: pause, kindly, rather than pair a ghost."""
+        for member in self.store.unresponsive(MISSED_FOLLOWUPS_LIMIT):
+            paused = replace(member, state=State.paused, pause_rounds=None, paused_until=None)
+            self.store.save_member(paused, now)
+            self.store.reset_missed_followups(member.email)
+            self.store.event(member.email, "pause", "no answer to 3 follow-ups", now)
+            context = {
+                "bot": {"name": self.config.bot.name, "address": self.config.bot.address},
+                "person": _person(paused),
+            }
+            rendered = self.renderer.render("paused_quiet", context)
+            self._queue(f"quiet:{slot}:{member.email}", "notice", [(paused.name, paused.email)],
+                        rendered, now)  # fmt: skip
 
     def _count_down(self, plan: RoundPlan, now: datetime) -> None:
         """``pause N`` counts rounds; ``skip next`` lasts one round."""

@@ -270,6 +270,8 @@ class Service:
             self.store.add_block(sender, outcome.block, now)
         if outcome.unblock:
             self.store.remove_block(sender, outcome.unblock)
+        if outcome.state == State.active:
+            self.store.reset_missed_followups(sender)
         if outcome.state is not None:
             member = self._move(member, sender, name, outcome, now)
             self.store.event(sender, command.verb.value, outcome.reply, now)

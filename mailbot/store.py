@@ -125,6 +125,8 @@ def m001_membership(db: sqlite_utils.Database) -> None:
 @migrations()
 def m002_rounds(db: sqlite_utils.Database) -> None:
     db.table("members").add_column("skip_next", int, not_null_default=0)
+    # Follow-ups in a row that got no answer; three pause the member (see rounds.py).
+    db.table("members").add_column("missed_followups", int, not_null_default=0)
     db.table("rounds").create(
         {"id": int, "slot": str, "number": int, "started_at": str, "seed": int, "cost": float,
          "candidates": int, "unmatched": int},
@@ -316,6 +318,22 @@ class SqliteStore:
                 group, current, number = [], row["group_id"], row["number"]
             group.append(row["email"])
         return met
+
+    def unresponsive(self, limit: int) -> list[Member]:
+        rows = self.db.query(
+            "select * from members where state = 'active' and missed_followups >= ? order by email",
+            [limit],
+        )
+        return [_member(r) for r in rows]
+
+    def reset_missed_followups(self, email: str) -> None:
+        self.db.execute("update members set missed_followups = 0 where email = ?", [email])
+
+    def first_mover_counts(self) -> dict[str, int]:
+        rows = self.db.query(
+            "select first_mover, count(*) as n from round_groups group by first_mover"
+        )
+        return {r["first_mover"]: int(r["n"]) for r in rows}
 
     def trio_seats(self) -> dict[str, int]:
         rows = self.db.query("select email, sum(trio_seat) as n from group_members group by email")

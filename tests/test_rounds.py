@@ -203,3 +203,29 @@ def test_robots_and_outsiders_never_see_intros(world):
     world.service.send(world.transport)
     for _, rcpts, _ in world.transport.sent:
         assert BOT not in rcpts
+
+
+def test_the_first_move_rotates(world):
+    add(world, 2)
+    movers = []
+    for slot in ("r1", "r2", "r3", "r4"):
+        world.rounds.run(slot)
+    rows = world.store.db.query("select first_mover from round_groups order by id")
+    movers = [r["first_mover"] for r in rows]
+    assert movers.count("anne@example.org") == movers.count("bob@example.net") == 2
+
+
+def test_three_unanswered_follow_ups_pause_kindly_before_the_next_round(world):
+    add(world, 3)
+    world.store.db.execute(
+        "update members set missed_followups = 3 where email = 'anne@example.org'"
+    )
+    plan = world.rounds.run("r1")
+    assert "anne@example.org" not in {e for g in plan.groups for e in g}
+    assert world.state("anne@example.org") == "paused"
+    world.service.send(world.transport)
+    msg = world.last_to("anne@example.org")
+    assert "paused you" in str(msg["Subject"]) and '"resume"' in body(msg)
+    world.receive(make_mail("anne@example.org", "resume"))
+    assert world.state("anne@example.org") == "active"
+    assert world.store.unresponsive(1) == []
