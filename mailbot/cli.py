@@ -169,17 +169,28 @@ def run(ctx: Context, once: bool) -> None:
 @click.option(
     "--seed", type=int, help="Use this seed (a dry run prints its own) to get the same groups."
 )
+@click.option("--force", is_flag=True, help="Run even if a round ran recently.")
 @pass_context
-def pair(ctx: Context, dry_run: bool, fmt: str, seed: int | None) -> None:
-    """Start a pairing round now (intros are queued; `mailbot send` or `run` delivers them)."""
-    from mailbot.daemon import InstanceLock
-    from mailbot.store import stamp
+def pair(ctx: Context, dry_run: bool, fmt: str, seed: int | None, force: bool) -> None:
+    """Start a pairing round now (intros are queued; `mailbot send` or `run` delivers them).
 
-    with ctx.app() as app, InstanceLock(app.config.bot.database):
-        slot = f"manual {stamp(app.rounds.clock.now())}"
-        plan = app.rounds.plan(slot, seed) if dry_run else app.rounds.run(slot, seed)
-        if plan is None:
-            raise MailbotError(f"a round for {slot} already ran")
+    Safe beside a running daemon: the round commits in one transaction.
+    """
+
+    with ctx.app() as app:
+        slot = f"manual {app.rounds.clock.now().isoformat()}"
+        if dry_run:
+            plan = app.rounds.plan(slot, seed)
+        else:
+            recent = app.rounds.too_soon()
+            if recent and not force:
+                raise MailbotError(f"{recent}, less than half a cadence ago; "
+                                   "use --force to run another round now")  # fmt: skip
+            app.service.resume_due()  # pauses that ended today count for this round
+            found = app.rounds.run(slot, seed)
+            if found is None:
+                raise MailbotError("a round started this very second; try again")
+            plan = found
     if fmt == "json":
         groups = {
             "groups": [list(g) for g in plan.groups],
@@ -207,19 +218,22 @@ def pair(ctx: Context, dry_run: bool, fmt: str, seed: int | None) -> None:
 def import_members(ctx: Context, csv_file: Path, confirmed: bool) -> None:
     """Add members in bulk from a CSV (email,name,org,phone,skype,google,about)."""
     from mailbot.core.roster import parse_roster
-    from mailbot.daemon import InstanceLock
 
-    rows, problems = parse_roster(csv_file.read_text(encoding="utf-8-sig", errors="replace"))
-    if problems:
-        for problem in problems:
-            click.echo(f"{csv_file}: {problem}", err=True)
-        raise MailbotError(f"nothing imported: {len(problems)} problem(s) in {csv_file}")
-    with ctx.app() as app, InstanceLock(app.config.bot.database):
+    with ctx.app() as app:
+        text, note = read_spreadsheet_text(csv_file.read_bytes())
+        if note:
+            click.echo(f"{csv_file}: {note}", err=True)
+        rows, problems = parse_roster(text, refused=app.service.own)
+        if problems:
+            for problem in problems:
+                click.echo(f"{csv_file}: {problem}", err=True)
+            raise MailbotError(f"nothing imported: {len(problems)} problem(s) in {csv_file}")
         added, skipped = app.service.import_members(rows, confirmed)
     state = "active" if confirmed else "pending (confirmation emails queued)"
     click.echo(
         f"imported {len(added)} member(s) as {state}; "
-        f"{len(skipped)} already members, left as they were"
+        f"{len(skipped)} skipped (already members, or people who left: they can join "
+        "again by email)"
     )
     for email in skipped:
         click.echo(f"  skipped {email}")
@@ -288,6 +302,14 @@ def demo(directory: Path, port: int, serve: bool) -> None:
     from mailbot.demo import run_demo
 
     run_demo(directory, port, serve, click.echo)
+
+
+def read_spreadsheet_text(data: bytes) -> tuple[str, str]:
+    """Spreadsheets save UTF-8 or, on Windows, Windows-1252: never garble names silently."""
+    try:
+        return data.decode("utf-8-sig"), ""
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace"), "not UTF-8: read as Windows-1252"
 
 
 def _spreadsheet_safe(value: Any) -> Any:

@@ -195,10 +195,14 @@ def _read_rounds(r: _Reader) -> RoundsConfig:
     if len(prompts) < 3:
         r.errors.append("rounds.prompts: give at least 3 (each intro shows 3)")
         prompts = DEFAULT_PROMPTS
+    cadence = r.choice(s, "cadence", CADENCES, "monthly")
+    every = r.integer(s, "every", 1, low=1, high=12)
+    if cadence == "monthly" and every != 1:
+        r.errors.append('rounds.every: only for cadence = "weekly" (monthly is every month)')
     return RoundsConfig(
         enabled=r.boolean(s, "enabled", True),
-        cadence=r.choice(s, "cadence", CADENCES, "monthly"),
-        every=r.integer(s, "every", 1, low=1, high=12),
+        cadence=cadence,
+        every=every,
         weekday=r.choice(s, "weekday", WEEKDAYS, "monday"),
         time=time,
         prompts=prompts,

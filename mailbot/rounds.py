@@ -13,7 +13,7 @@ import random
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from email.utils import make_msgid
 from typing import Any
 
@@ -21,7 +21,7 @@ from mailbot.clock import Clock
 from mailbot.config import Config
 from mailbot.core.membership import Member, State, first_name
 from mailbot.core.pairing import Candidate, make_groups
-from mailbot.core.schedule import Cadence, latest_slot, next_slot
+from mailbot.core.schedule import Cadence, due_slot, next_slot
 from mailbot.render import Envelope, Renderer, compose
 from mailbot.store import OutgoingMail, SqliteStore, stamp
 
@@ -41,8 +41,14 @@ class RoundPlan:
 
 
 class Rounds:
-    def __init__(self, config: Config, store: SqliteStore, renderer: Renderer, clock: Clock,
-                 make_seed: Callable[[], int] = lambda: secrets.randbits(32)):  # fmt: skip
+    def __init__(
+        self,
+        config: Config,
+        store: SqliteStore,
+        renderer: Renderer,
+        clock: Clock,
+        make_seed: Callable[[], int] = lambda: secrets.randbits(32),
+    ):
         self.config = config
         self.store = store
         self.renderer = renderer
@@ -61,12 +67,17 @@ class Rounds:
         seed = self.make_seed() if seed is None else seed
         latest = self.store.latest_round()
         number = (latest["number"] if latest else 0) + 1
-        members = [m for m in self.store.members_in(State.active) if not m.skip_next]
+        own = {self.config.bot.address}
+        members = [
+            m for m in self.store.members_in(State.active) if not m.skip_next and m.email not in own
+        ]
         seats = self.store.trio_seats()
-        candidates = [Candidate(m.email, m.org.strip().lower(), seats.get(m.email, 0))
-                      for m in members]  # fmt: skip
-        result = make_groups(candidates, self.store.meetings(number), self.store.blocks(),
-                             random.Random(seed))  # fmt: skip
+        candidates = [
+            Candidate(m.email, m.org.strip().lower(), seats.get(m.email, 0)) for m in members
+        ]
+        result = make_groups(
+            candidates, self.store.meetings(number), self.store.blocks(), random.Random(seed)
+        )
         return RoundPlan(slot, number, seed, result.groups, result.unmatched, result.cost)
 
     # --- running -------------------------------------------------------------------------
@@ -80,10 +91,10 @@ class Rounds:
         if since is None:  # the schedule starts now: no round for slots before installation
             self.store.set_setting("schedule_since", stamp(now))
             return None
-        slot = latest_slot(self.cadence, now, self.config.tz)
-        slot_utc = stamp(slot.astimezone(UTC))
         latest = self.store.latest_round()
-        if slot_utc <= since or (latest is not None and latest["started_at"] >= slot_utc):
+        last = datetime.fromisoformat(latest["started_at"]) if latest else None
+        slot = due_slot(self.cadence, now, self.config.tz, datetime.fromisoformat(since), last)
+        if slot is None:
             return None
         return self.run(slot.isoformat(timespec="minutes"))
 
@@ -95,9 +106,18 @@ class Rounds:
                 return None
             self._pause_unresponsive(slot, now)
             plan = self.plan(slot, seed)
-            round_id = self.store.add_round(slot, plan.number, plan.seed, now, plan.cost,
-                                            sum(map(len, plan.groups)) + len(plan.unmatched),
-                                            len(plan.unmatched))  # fmt: skip
+            followup_at = now + timedelta(days=self.config.rounds.followup_after_days)
+            candidates = sum(map(len, plan.groups)) + len(plan.unmatched)
+            round_id = self.store.add_round(
+                slot,
+                plan.number,
+                plan.seed,
+                now,
+                plan.cost,
+                candidates,
+                list(plan.unmatched),
+                followup_at,
+            )
             movers = self.store.first_mover_counts()
             rng = random.Random(plan.seed)  # the same seed replays the same first movers
             for number, group in enumerate(plan.groups, 1):
@@ -107,25 +127,50 @@ class Rounds:
             for email in plan.unmatched:
                 self._no_match(plan, email, now)
             self._count_down(plan, now)
-        log.info("round %s (%s): %d groups, %d unmatched, seed %s", plan.number, slot,
-                 len(plan.groups), len(plan.unmatched), plan.seed)  # fmt: skip
+        log.info(
+            "round %s (%s): %d groups, %d unmatched, seed %s",
+            plan.number,
+            slot,
+            len(plan.groups),
+            len(plan.unmatched),
+            plan.seed,
+        )
         return plan
+
+    def too_soon(self) -> str:
+        """Why a manual round now would be a second one in quick succession ("" if not)."""
+        latest = self.store.latest_round()
+        if latest is None:
+            return ""
+        started = datetime.fromisoformat(latest["started_at"])
+        if self.clock.now() - started >= self.cadence.period / 2:
+            return ""
+        local = started.astimezone(self.config.tz).strftime("%A %-d %B at %H:%M")
+        return f"round {latest['number']} ran on {local}"
 
     def next_due(self) -> datetime:
         return next_slot(self.cadence, self.clock.now(), self.config.tz)
 
     # --- emails --------------------------------------------------------------------------
 
-    def _intro(self, round_id: int, plan: RoundPlan, number: int, group: tuple[str, ...],
-               first_email: str, now: datetime) -> None:  # fmt: skip
+    def _intro(
+        self,
+        round_id: int,
+        plan: RoundPlan,
+        number: int,
+        group: tuple[str, ...],
+        first_email: str,
+        now: datetime,
+    ) -> None:
         people = [self.store.get_member(email) for email in group]
         members = [p for p in people if p is not None]
         first = next(m for m in members if m.email == first_email)
         message_id = make_msgid(idstring="intro", domain=self.config.bot.domain)
         trio_seat = group[2] if len(group) == 3 else ""
         self.store.add_group(round_id, number, group, trio_seat, first.email, message_id)
-        context = self._context(plan, now, people=[_person(m) for m in members],
-                                first_mover=_person(first))  # fmt: skip
+        context = self._context(
+            plan, now, people=[_person(m) for m in members], first_mover=_person(first)
+        )
         rendered = self.renderer.render("intro", context)
         to = [(m.name, m.email) for m in members]
         self._queue(f"intro:{plan.slot}:{number}", "intro", to, rendered, now, message_id, to)
@@ -136,8 +181,7 @@ class Rounds:
             return
         context = self._context(plan, now, person=_person(member))
         rendered = self.renderer.render("no_match", context)
-        self._queue(f"nomatch:{plan.slot}:{email}", "notice", [(member.name, email)],
-                    rendered, now)  # fmt: skip
+        self._queue(f"nomatch:{plan.slot}:{email}", "notice", [(member.name, email)], rendered, now)
 
     def _pause_unresponsive(self, slot: str, now: datetime) -> None:
         """Three follow-ups in a row unanswered: pause, kindly, rather than pair a ghost."""
@@ -151,8 +195,13 @@ class Rounds:
                 "person": _person(paused),
             }
             rendered = self.renderer.render("paused_quiet", context)
-            self._queue(f"quiet:{slot}:{member.email}", "notice", [(paused.name, paused.email)],
-                        rendered, now)  # fmt: skip
+            self._queue(
+                f"quiet:{slot}:{member.email}",
+                "notice",
+                [(paused.name, paused.email)],
+                rendered,
+                now,
+            )
 
     def _count_down(self, plan: RoundPlan, now: datetime) -> None:
         """``pause N`` counts rounds; ``skip next`` lasts one round."""
@@ -168,11 +217,14 @@ class Rounds:
             self.store.event(member.email, "resume", f"after round {plan.number}", now)
             context = self._context(plan, now, person=_person(back))
             rendered = self.renderer.render("back_in", context)
-            self._queue(f"backin:{plan.slot}:{member.email}", "notice",
-                        [(back.name, back.email)], rendered, now)  # fmt: skip
-        for member in self.store.members_in(State.active):
-            if member.skip_next:
-                self.store.save_member(replace(member, skip_next=False), now)
+            self._queue(
+                f"backin:{plan.slot}:{member.email}",
+                "notice",
+                [(back.name, back.email)],
+                rendered,
+                now,
+            )
+        self.store.clear_skip_next()  # for everyone: it means the next round only
 
     def _context(self, plan: RoundPlan, now: datetime, **extra: Any) -> dict[str, Any]:
         rounds = self.config.rounds
@@ -188,26 +240,53 @@ class Rounds:
             "suggested_week": monday.strftime("%A %-d %B"),
             "followup_date": followup.strftime("%A %-d %B"),
             "next_round": self.next_due().astimezone(self.config.tz).strftime("%A %-d %B"),
+            "scheduled": rounds.enabled,
             **extra,
         }
 
-    def _queue(self, key: str, kind: str, to: list[tuple[str, str]], rendered: Any,
-               now: datetime, message_id: str = "",
-               reply_to: list[tuple[str, str]] | None = None) -> None:  # fmt: skip
+    def _queue(
+        self,
+        key: str,
+        kind: str,
+        to: list[tuple[str, str]],
+        rendered: Any,
+        now: datetime,
+        message_id: str = "",
+        reply_to: list[tuple[str, str]] | None = None,
+    ) -> None:
         bot = self.config.bot
-        envelope = Envelope(bot.name, bot.address, kind,
-                            message_id or make_msgid(idstring=kind, domain=bot.domain), now,
-                            "auto-generated", reply_to=tuple(reply_to or ()))  # fmt: skip
+        envelope = Envelope(
+            bot.name,
+            bot.address,
+            kind,
+            message_id or make_msgid(idstring=kind, domain=bot.domain),
+            now,
+            "auto-generated",
+            reply_to=tuple(reply_to or ()),
+        )
         msg = compose(envelope, to, rendered)
         self.store.enqueue(
-            OutgoingMail(key, kind, kind, bot.address, tuple(a for _, a in to),
-                         envelope.message_id, msg.as_bytes()),
+            OutgoingMail(
+                key,
+                kind,
+                kind,
+                bot.address,
+                tuple(a for _, a in to),
+                envelope.message_id,
+                msg.as_bytes(),
+            ),
             now,
-        )  # fmt: skip
+        )
 
 
 def _person(member: Member) -> dict[str, str]:
-    return {"email": member.email, "name": member.name or member.email,
-            "first_name": first_name(member.name) or member.email.split("@")[0],
-            "org": member.org, "about": member.about, "phone": member.phone,
-            "skype": member.skype, "google": member.google}  # fmt: skip
+    return {
+        "email": member.email,
+        "name": member.name or member.email,
+        "first_name": first_name(member.name) or member.email.split("@")[0],
+        "org": member.org,
+        "about": member.about,
+        "phone": member.phone,
+        "skype": member.skype,
+        "google": member.google,
+    }

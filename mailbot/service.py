@@ -199,6 +199,9 @@ class Service:
         replies = [self._apply(c, sender, name, reply_token, now) for c in commands]
         key = f"in:{item.mailbox}:{item.uidvalidity}:{item.uid}"
         reply_to = (_header(msg, "Message-ID"), _header(msg, "References"))
+        if not commands and self.store.is_intro_thread(_referenced_ids(msg)):
+            # A reply-all to an intro that included us: meant for the group, not a command.
+            return Result("ignored: reply in an intro thread", sender)
         if not commands:
             member = self.store.get_member(sender)
             queued = self._notice(
@@ -311,6 +314,8 @@ class Service:
         elif member.state == State.paused and outcome.reply != "notice/paused":
             pause = {"pause_rounds": member.pause_rounds, "paused_until": member.paused_until}
         changes: dict[str, Any] = {**outcome.profile, **pause}
+        if state != State.active:
+            changes["skip_next"] = False  # "skip next" belongs to an active membership
         member = replace(member, state=state, **changes)
         self.store.save_member(member, now, **times)
         return member
@@ -529,9 +534,8 @@ class Service:
         skipped: list[str] = []
         with self.store.atomic():
             for row in rows:
-                existing = self.store.get_member(row.email)
-                if existing is not None and existing.state != State.left:
-                    skipped.append(row.email)
+                if self.store.get_member(row.email) is not None:
+                    skipped.append(row.email)  # people who left rejoin by email, not by list
                     continue
                 state = State.active if confirmed else State.pending
                 profile: dict[str, Any] = {"org": default_org(row.email), **dict(row.profile)}

@@ -128,16 +128,34 @@ def m002_rounds(db: sqlite_utils.Database) -> None:
     # Follow-ups in a row that got no answer; three pause the member (see rounds.py).
     db.table("members").add_column("missed_followups", int, not_null_default=0)
     db.table("rounds").create(
-        {"id": int, "slot": str, "number": int, "started_at": str, "seed": int, "cost": float,
-         "candidates": int, "unmatched": int},
-        pk="id", not_null={"slot", "number"},
-    )  # fmt: skip
+        {
+            "id": int,
+            "slot": str,
+            "number": int,
+            "started_at": str,
+            "seed": int,
+            "cost": float,
+            "candidates": int,
+            "unmatched": str,
+            "followup_at": str,
+        },
+        pk="id",
+        not_null={"slot", "number"},
+    )
     db.table("rounds").create_index(["slot"], unique=True)
     db.table("round_groups").create(
-        {"id": int, "round_id": int, "number": int, "size": int, "first_mover": str,
-         "intro_message_id": str, "met": int},
-        pk="id", foreign_keys=[("round_id", "rounds", "id")],
-    )  # fmt: skip
+        {
+            "id": int,
+            "round_id": int,
+            "number": int,
+            "size": int,
+            "first_mover": str,
+            "intro_message_id": str,
+            "met": int,
+        },
+        pk="id",
+        foreign_keys=[("round_id", "rounds", "id")],
+    )
     db.table("round_groups").create_index(["round_id", "number"], unique=True)
     db.table("group_members").create(
         {"group_id": int, "round_id": int, "email": str, "trio_seat": int},
@@ -214,8 +232,25 @@ class SqliteStore:
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
-        with self.db.atomic():
+        """One transaction; the outermost takes the write lock at once (BEGIN IMMEDIATE).
+
+        A deferred transaction that reads and then writes can fail at once with "database is
+        locked" when another process wrote in between; taking the lock first makes a second
+        writer (``mailbot pair`` beside the daemon) wait its turn instead.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():  # nested: a savepoint
+                yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     # members
 
@@ -270,26 +305,64 @@ class SqliteStore:
         rows = list(self.db.query("select * from rounds order by number desc limit 1"))
         return rows[0] if rows else None
 
-    def add_round(self, slot: str, number: int, seed: int, now: datetime, cost: float,
-                  candidates: int, unmatched: int) -> int:  # fmt: skip
+    def add_round(
+        self,
+        slot: str,
+        number: int,
+        seed: int,
+        now: datetime,
+        cost: float,
+        candidates: int,
+        unmatched: list[str],
+        followup_at: datetime,
+    ) -> int:
+        """A round; ``unmatched`` got a "no match" email; follow-ups are due at ``followup_at``."""
         table = self.db.table("rounds")
-        table.insert({"slot": slot, "number": number, "started_at": stamp(now), "seed": seed,
-                      "cost": cost, "candidates": candidates, "unmatched": unmatched})  # fmt: skip
+        table.insert(
+            {
+                "slot": slot,
+                "number": number,
+                "started_at": stamp(now),
+                "seed": seed,
+                "cost": cost,
+                "candidates": candidates,
+                "unmatched": json.dumps(unmatched),
+                "followup_at": stamp(followup_at),
+            }
+        )
         assert table.last_pk is not None
         return int(table.last_pk)
 
-    def add_group(self, round_id: int, number: int, members: tuple[str, ...],
-                  trio_seat: str, first_mover: str, intro_message_id: str) -> None:  # fmt: skip
+    def add_group(
+        self,
+        round_id: int,
+        number: int,
+        members: tuple[str, ...],
+        trio_seat: str,
+        first_mover: str,
+        intro_message_id: str,
+    ) -> None:
         groups = self.db.table("round_groups")
-        groups.insert({"round_id": round_id, "number": number, "size": len(members),
-                       "first_mover": first_mover, "intro_message_id": intro_message_id,
-                       "met": None})  # fmt: skip
+        groups.insert(
+            {
+                "round_id": round_id,
+                "number": number,
+                "size": len(members),
+                "first_mover": first_mover,
+                "intro_message_id": intro_message_id,
+                "met": None,
+            }
+        )
         group_id = groups.last_pk
         self.db.table("group_members").insert_all(
-            {"group_id": group_id, "round_id": round_id, "email": email,
-             "trio_seat": int(email == trio_seat)}
+            {
+                "group_id": group_id,
+                "round_id": round_id,
+                "email": email,
+                "trio_seat": int(email == trio_seat),
+            }
             for email in members
-        )  # fmt: skip
+        )
 
     def round_groups(self, round_id: int) -> list[list[str]]:
         rows = self.db.query(
@@ -326,8 +399,21 @@ class SqliteStore:
         )
         return [_member(r) for r in rows]
 
+    def clear_skip_next(self) -> None:
+        self.db.execute("update members set skip_next = 0 where skip_next != 0")
+
     def reset_missed_followups(self, email: str) -> None:
         self.db.execute("update members set missed_followups = 0 where email = ?", [email])
+
+    def is_intro_thread(self, message_ids: list[str]) -> bool:
+        if not message_ids:
+            return False
+        marks = ",".join("?" * len(message_ids))
+        found = self.db.query(
+            f"select 1 from round_groups where intro_message_id in ({marks}) limit 1",
+            message_ids,
+        )
+        return bool(list(found))
 
     def first_mover_counts(self) -> dict[str, int]:
         rows = self.db.query(
@@ -340,8 +426,10 @@ class SqliteStore:
         return {r["email"]: int(r["n"] or 0) for r in rows}
 
     def blocks(self) -> set[frozenset[str]]:
-        return {frozenset((r["email"], r["blocked"]))
-                for r in self.db.query("select email, blocked from blocks")}  # fmt: skip
+        return {
+            frozenset((r["email"], r["blocked"]))
+            for r in self.db.query("select email, blocked from blocks")
+        }
 
     def add_block(self, email: str, blocked: str, now: datetime) -> None:
         self.db.table("blocks").upsert(

@@ -204,3 +204,25 @@ def test_a_dry_runs_seed_makes_the_same_groups_for_real(local, tmp_path):
         run("pair", "--format", "json", "--seed", str(preview["seed"]), config=local)[1]
     )
     assert real["groups"] == preview["groups"]
+
+
+def test_a_second_pair_soon_after_needs_force(local, tmp_path):
+    run("init", config=local)
+    roster = tmp_path / "people.csv"
+    roster.write_text("email\na@example.org\nb@example.net\n")
+    run("import", str(roster), "--confirmed", config=local)
+    assert run("pair", config=local)[0] == 0
+    code, _, err = run("pair", config=local)
+    assert code == 1 and "use --force" in err
+    assert run("pair", "--force", config=local)[0] == 0
+
+
+def test_excel_style_csv_semicolons_and_windows_1252(local, tmp_path):
+    run("init", config=local)
+    roster = tmp_path / "people.csv"
+    roster.write_bytes("E-mail;Name;Organisation\nzoe@example.org;Zoë Müller;Rathaus\n"
+                       .encode("cp1252"))
+    code, out, err = run("import", str(roster), "--confirmed", config=local)
+    assert code == 0 and "read as Windows-1252" in err
+    [row] = json.loads(run("members", "--format", "json", config=local)[1])
+    assert (row["name"], row["org"]) == ("Zoë Müller", "Rathaus")

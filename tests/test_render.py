@@ -50,6 +50,7 @@ CONTEXT.update(
     suggested_week="Monday 9 November",
     followup_date="Monday 16 November",
     next_round="Monday 7 December",
+    scheduled=True,
 )
 EMAILS = sorted(p.stem for p in PACKAGE_TEMPLATES.glob("*.txt") if not p.stem.startswith("_"))
 SECTIONS = sorted(f"notice/{p.stem}" for p in (PACKAGE_TEMPLATES / "notice").glob("*.txt"))

@@ -27,7 +27,7 @@ def test_every_problem_is_reported_with_its_line():
 
 
 def test_unknown_columns_and_missing_email_column():
-    assert parse_roster("mail,name\n")[1][0].startswith("line 1: the first line")
+    assert parse_roster("who,name\n")[1][0].startswith("line 1: the first line")
     assert "unknown column(s) shoe" in parse_roster("email,shoe\n")[1][0]
 
 

@@ -229,3 +229,44 @@ def test_three_unanswered_follow_ups_pause_kindly_before_the_next_round(world):
     world.receive(make_mail("anne@example.org", "resume"))
     assert world.state("anne@example.org") == "active"
     assert world.store.unresponsive(1) == []
+
+
+def test_a_reply_all_to_an_intro_that_reaches_us_gets_no_answer(world):
+    from mailbot.testing import make_reply
+
+    add(world, 2)
+    world.rounds.run("r1")
+    world.service.send(world.transport)
+    [intro] = intros(world)
+    world.transport.sent.clear()
+    world.receive(make_reply(intro, "anne@example.org", "Tuesday 10am works for me!"))
+    assert world.transport.sent == []
+
+
+def test_a_manual_round_soon_after_another_is_refused_unless_forced(world, tmp_path):
+    add(world, 4)
+    world.rounds.run("manual 1")
+    assert "round 1 ran on" in world.rounds.too_soon()
+    world.clock.advance(days=15)
+    assert world.rounds.too_soon() == ""
+
+
+def test_skip_next_never_outlives_its_round(world):
+    add(world, 4)
+    world.receive(make_mail("bob@example.net", "skip next"))
+    world.receive(make_mail("bob@example.net", "pause"))
+    world.rounds.run("r1")
+    world.receive(make_mail("bob@example.net", "resume"))
+    assert "bob@example.net" in {e for g in world.rounds.run("r2").groups for e in g}
+
+
+def test_import_skips_people_who_left_and_never_pairs_the_bot(world):
+    add(world, 2)
+    world.receive(make_mail("anne@example.org", "leave"))
+    rows, problems = parse_roster(
+        "email\nanne@example.org\nunmentoring@example.org\n", refused={BOT}
+    )
+    assert problems == ["line 3: unmentoring@example.org is the bot's own address"]
+    added, skipped = world.service.import_members(rows, confirmed=True)
+    assert (added, skipped) == ([], ["anne@example.org"])
+    assert world.state("anne@example.org") == "left"

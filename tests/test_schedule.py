@@ -46,3 +46,27 @@ def test_latest_is_at_or_before_now_and_next_is_after(now, cadence):
     following = next_slot(cadence, now, LONDON)
     assert latest <= now < following
     assert latest_slot(cadence, following, LONDON) == following
+
+
+SINCE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("now, last, due", [
+    # on time
+    (datetime(2026, 3, 2, 9, 5, tzinfo=UTC), None, True),
+    # a manual round the Friday before stands in for Monday's slot
+    (datetime(2026, 3, 2, 9, 5, tzinfo=UTC), datetime(2026, 2, 27, 15, 0, tzinfo=UTC), False),
+    # a round last month does not
+    (datetime(2026, 3, 2, 9, 5, tzinfo=UTC), datetime(2026, 2, 2, 9, 0, tzinfo=UTC), True),
+    # back after a week's downtime: catch up, at the configured time of day
+    (datetime(2026, 3, 9, 8, 0, tzinfo=UTC), None, False),
+    (datetime(2026, 3, 9, 9, 0, tzinfo=UTC), None, True),
+    # back days before the next slot: skip the catch-up, the next round is close
+    (datetime(2026, 3, 30, 12, 0, tzinfo=UTC), None, False),
+    # before the schedule started
+    (datetime(2025, 12, 2, 9, 0, tzinfo=UTC), None, False),
+])  # fmt: skip
+def test_due_slot(now, last, due):
+    from mailbot.core.schedule import due_slot
+
+    assert (due_slot(MONTHLY, now, LONDON, SINCE, last) is not None) == due

@@ -22,6 +22,11 @@ class Cadence:
     at: time
     every: int = 1  # weekly: every N weeks
 
+    @property
+    def period(self) -> timedelta:
+        """About how long between rounds (a month counts as 4 weeks)."""
+        return timedelta(weeks=4 if self.kind == "monthly" else self.every)
+
     def describe(self) -> str:
         day = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
                "Sunday")[self.weekday]  # fmt: skip
@@ -50,6 +55,29 @@ def latest_slot(cadence: Cadence, now: datetime, tz: tzinfo) -> datetime:
         ]
     slots = [datetime.combine(day, cadence.at, tzinfo=tz) for day in candidates]
     return max(slot for slot in slots if slot <= local)
+
+
+def due_slot(
+    cadence: Cadence, now: datetime, tz: tzinfo, since: datetime, last_round: datetime | None
+) -> datetime | None:
+    """The slot whose round should start now, or None.
+
+    - Slots before ``since`` (when the schedule started) never run.
+    - A round that started at most a quarter period before a slot (say a manual ``pair`` the
+      Friday before) stands in for that slot's round.
+    - After downtime the missed round runs once, late, but only while the next slot is at
+      least half a period away, and not before the slot's time of day.
+    """
+    slot = latest_slot(cadence, now, tz)
+    if slot <= since:
+        return None
+    if last_round is not None and last_round >= slot - cadence.period / 4:
+        return None
+    if next_slot(cadence, now, tz) - now < cadence.period / 2:
+        return None
+    if now - slot >= timedelta(days=1) and now.astimezone(tz).time() < cadence.at:
+        return None
+    return slot
 
 
 def next_slot(cadence: Cadence, now: datetime, tz: tzinfo) -> datetime:
