@@ -35,7 +35,7 @@ def build_app(config: Config, clock: Clock | None = None, migrate: bool = False)
     else:
         store.require_schema()
     clock = clock or SystemClock()
-    renderer = Renderer()
+    renderer = Renderer(config.digest.templates)  # organisers' overrides first
     service = Service(config, store, renderer, clock)
     rounds = Rounds(config, store, renderer, clock)
     return App(config, store, service, rounds, inbox_opener(config), make_transport(config))

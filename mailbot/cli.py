@@ -207,6 +207,48 @@ def pair(ctx: Context, dry_run: bool, fmt: str, seed: int | None, force: bool) -
         click.echo(f"  {email} (no match this round)")
 
 
+@main.command()
+@pass_context
+def followup(ctx: Context) -> None:
+    """Send the latest round's follow-ups now ("how did it go?"), unless already sent."""
+    with ctx.app() as app:
+        count = app.service.learnings.follow_up_latest()
+    if count:
+        click.echo(f"queued {count} follow-up(s); `mailbot send` or `run` delivers them")
+    else:
+        click.echo("nothing to do: no round yet, or its follow-ups were sent already")
+
+
+@main.command()
+@click.option("--preview", is_flag=True, help="Render the next digest; change nothing.")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --preview: also write the HTML part to this file.",
+)
+@pass_context
+def digest(ctx: Context, preview: bool, html_file: Path | None) -> None:
+    """Make the digest now: to the admins for approval (if moderated), else to the readers."""
+    with ctx.app() as app:
+        digests = app.service.digests
+        if preview:
+            content, _ = digests.build()
+            rendered = digests.render(content)
+            click.echo(f"Subject: {rendered.subject}\n")
+            click.echo(rendered.text, nl=False)
+            if html_file:
+                html_file.write_text(rendered.html, encoding="utf-8")
+                click.echo(f"(HTML written to {html_file})", err=True)
+            return
+        digest_id = digests.start()
+        status = next(d["status"] for d in app.store.digests() if d["id"] == digest_id)
+    if status == "preview":
+        click.echo("digest sent to the admins for approval (reply approve / drop N)")
+    else:
+        click.echo("digest queued for every reader; `mailbot send` or `run` delivers it")
+
+
 @main.command(name="import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(

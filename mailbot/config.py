@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailbot.errors import ConfigError
 
-SECTIONS = frozenset({"bot", "imap", "smtp", "local", "limits", "daemon", "rounds"})
+SECTIONS = frozenset({"bot", "imap", "smtp", "local", "limits", "daemon", "rounds", "digest"})
 SECURITY = ("ssl", "starttls", "none")
 AFTER = ("move", "flag")
 
@@ -124,6 +124,28 @@ class RoundsConfig:
 
 
 @dataclass(frozen=True)
+class DigestConfig:
+    """The monthly digest: when, and whether an admin approves it first."""
+
+    enabled: bool = True
+    weekday: str = "monday"  # the first <weekday> of each month
+    time: str = "09:00"
+    moderation: bool = True
+    moderation_hours: int = 48
+    on_timeout: str = "send"  # "send" or "hold" when no admin answered in time
+    templates: Path | None = None  # a folder whose templates override the packaged ones
+
+    @property
+    def weekday_number(self) -> int:
+        return WEEKDAYS.index(self.weekday)
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        hour, minute = self.time.split(":")
+        return int(hour), int(minute)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     bot: BotConfig
@@ -133,6 +155,7 @@ class Config:
     limits: LimitsConfig
     daemon: DaemonConfig
     rounds: RoundsConfig = field(default_factory=RoundsConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -178,11 +201,32 @@ def parse_config(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -
     )
     daemon = DaemonConfig(poll_interval=r.number("daemon", "poll_interval", 60.0, low=0.1))
     rounds = _read_rounds(r)
+    digest = _read_digest(r)
     r.unknown_keys()
     if r.errors:
         raise ConfigError(f"{path}: " + "; ".join(r.errors))
     assert bot is not None
-    return Config(path, bot, imap, smtp, local, limits, daemon, rounds)
+    return Config(path, bot, imap, smtp, local, limits, daemon, rounds, digest)
+
+
+def _read_digest(r: _Reader) -> DigestConfig:
+    s = "digest"
+    time = r.string(s, "time", "09:00")
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", time):
+        r.errors.append(f"digest.time: write it as HH:MM (24-hour), got {time!r}")
+        time = "09:00"
+    templates = r.optional_path(s, "templates")
+    if templates is not None and not templates.is_dir():
+        r.errors.append(f"digest.templates: {templates} is not a folder")
+    return DigestConfig(
+        enabled=r.boolean(s, "enabled", True),
+        weekday=r.choice(s, "weekday", WEEKDAYS, "monday"),
+        time=time,
+        moderation=r.boolean(s, "moderation", True),
+        moderation_hours=r.integer(s, "moderation_hours", 48, low=1, high=24 * 14),
+        on_timeout=r.choice(s, "on_timeout", ("send", "hold"), "send"),
+        templates=templates,
+    )
 
 
 def _read_rounds(r: _Reader) -> RoundsConfig:

@@ -74,6 +74,8 @@ class Daemon:
         if not self.stop.is_set():
             service.resume_due()
             self.app.rounds.run_due()
+            service.learnings.send_due_followups()
+            service.digests.run_due()
         sent = service.send(self.app.transport, self.stop.is_set)
         if sent.sent or sent.retrying or sent.failed:
             log.info("send: %d sent, %d to retry, %d failed", sent.sent, sent.retrying, sent.failed)

@@ -27,6 +27,7 @@ POLICY = email.policy.SMTP.clone(max_line_length=78)
 class Rendered:
     subject: str
     text: str
+    html: str = ""  # an HTML alternative, when the email has one
 
 
 def make_environment(extra_dir: Path | None = None) -> jinja2.Environment:
@@ -50,6 +51,10 @@ class Renderer:
         """A whole email: its subject block, and the template (with its layout) as body."""
         template = self.env.get_template(f"{name}.txt")
         return Rendered(self._block(template, "subject", context), _tidy(template.render(context)))
+
+    def render_html(self, name: str, context: dict[str, Any]) -> str:
+        """An HTML alternative (autoescaped: learnings are people's text, never markup)."""
+        return self.env.get_template(f"{name}.html").render(context)
 
     def render_section(self, name: str, context: dict[str, Any]) -> Rendered:
         """A part of a notice: its subject and body blocks only."""
@@ -115,6 +120,8 @@ def compose(envelope: Envelope, to: list[tuple[str, str]], rendered: Rendered) -
     msg.set_content(
         rendered.text, cte="quoted-printable" if not rendered.text.isascii() else "7bit"
     )
+    if rendered.html:
+        msg.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
     return msg
 
 

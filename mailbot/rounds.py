@@ -69,7 +69,9 @@ class Rounds:
         number = (latest["number"] if latest else 0) + 1
         own = {self.config.bot.address}
         members = [
-            m for m in self.store.members_in(State.active) if not m.skip_next and m.email not in own
+            m
+            for m in self.store.members_in(State.active)
+            if m.pairing and not m.skip_next and m.email not in own
         ]
         seats = self.store.trio_seats()
         candidates = [

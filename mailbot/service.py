@@ -24,15 +24,26 @@ from typing import Any
 
 from mailbot.clock import Clock
 from mailbot.config import Config
-from mailbot.core.commands import MAX_COMMANDS, Command, Verb, is_refusal, parse_commands
+from mailbot.core.commands import (
+    MAX_COMMANDS,
+    Command,
+    Verb,
+    is_refusal,
+    parse_commands,
+    parse_line,
+)
+from mailbot.core.digest import parse_moderation
 from mailbot.core.headers import header_text as _header
 from mailbot.core.headers import referenced_ids as _referenced_ids
 from mailbot.core.headers import sender_address as _from_address
+from mailbot.core.learnings import reference_code
 from mailbot.core.membership import Member, Outcome, State, TokenCheck, decide, first_name
 from mailbot.core.robots import Sender, classify
 from mailbot.core.roster import RosterRow
 from mailbot.core.text import body_text, command_lines
+from mailbot.digests import Digests
 from mailbot.inbox import InboundItem, Inbox
+from mailbot.learnings import Learnings
 from mailbot.outbox import ConnectionLost, PermanentFailure, TemporaryFailure, Transport
 from mailbot.render import Envelope, Rendered, Renderer, compose
 from mailbot.store import OutgoingMail, QueuedMail, SqliteStore, stamp
@@ -91,6 +102,8 @@ class Service:
         self.renderer = renderer
         self.clock = clock
         self.make_token = make_token
+        self.learnings = Learnings(config, store, renderer, clock)
+        self.digests = Digests(config, store, renderer, clock)
         self.own = frozenset(
             {config.bot.address}
             | (
@@ -192,6 +205,16 @@ class Service:
     ) -> Result:
         subject = _header(msg, "Subject")
         lines = command_lines(body_text(msg))
+        followup = self.store.followup_for(sender, _referenced_ids(msg), reference_code(subject))
+        if followup is not None and not _only_commands(lines):
+            return self._learning(msg, item, followup, subject, sender, now)
+        preview = (
+            self.store.digest_by_preview(_referenced_ids(msg))
+            if sender in self.config.bot.admins
+            else None
+        )
+        if preview is not None:
+            return self._moderation(msg, item, preview, lines, sender, now)
         parsed = parse_commands(subject, lines)
         commands, reply_token = self._confirmation_reply(
             list(parsed.commands), sender, _referenced_ids(msg), lines
@@ -223,6 +246,30 @@ class Service:
             )
         outcome = self._reply(key, sender, replies, footnotes, reply_to, now)
         return Result(outcome, sender, tuple(c.verb.value for c in commands))
+
+    def _learning(self, msg: EmailMessage, item: InboundItem, followup: dict[str, Any],
+                  subject: str, sender: str, now: datetime) -> Result:  # fmt: skip
+        outcome, context = self.learnings.capture(msg, followup, subject, now)
+        key = f"in:{item.mailbox}:{item.uidvalidity}:{item.uid}"
+        reply_to = (_header(msg, "Message-ID"), _header(msg, "References"))
+        member = self.store.get_member(sender)
+        self._notice(key, sender, member, [("notice/thanks", context)], [], reply_to, now,
+                     topic="thanks")  # fmt: skip
+        return Result(outcome, sender, ("learning",))
+
+    def _moderation(self, msg: EmailMessage, item: InboundItem, preview: dict[str, Any],
+                    lines: list[str], sender: str, now: datetime) -> Result:  # fmt: skip
+        """An admin's answer to a digest preview: ``approve`` and/or ``drop 3 7``."""
+        approve, drop = parse_moderation(lines)
+        if not approve and not drop:
+            return Result("ignored: preview reply without approve or drop", sender)
+        outcome = self.digests.moderate(preview, approve, drop)
+        key = f"in:{item.mailbox}:{item.uidvalidity}:{item.uid}"
+        reply_to = (_header(msg, "Message-ID"), _header(msg, "References"))
+        self._notice(key, sender, self.store.get_member(sender),
+                     [("notice/moderated", outcome)], [], reply_to, now)  # fmt: skip
+        verdict = "approved" if outcome["approved"] else "updated"
+        return Result(f"digest {preview['id']} {verdict}", sender, ("moderate",))
 
     def _confirmation_reply(
         self, commands: list[Command], sender: str, referenced: list[str], lines: list[str]
@@ -269,6 +316,13 @@ class Service:
         if member is not None and outcome.skip_next:
             member = replace(member, skip_next=True)
             self.store.save_member(member, now)
+        if member is not None and outcome.digest is not None:
+            member = replace(member, digest=outcome.digest)
+            self.store.save_member(member, now)
+        if outcome.forget:
+            self.store.forget(sender)
+            self.store.event(sender, "forget", "erased on request", now)
+            return _Reply(outcome, command, None)
         if outcome.block:
             self.store.add_block(sender, outcome.block, now)
         if outcome.unblock:
@@ -276,9 +330,21 @@ class Service:
         if outcome.state == State.active:
             self.store.reset_missed_followups(sender)
         if outcome.state is not None:
+            fresh = member is None or member.state in (State.left, State.pending)
             member = self._move(member, sender, name, outcome, now)
             self.store.event(sender, command.verb.value, outcome.reply, now)
+            if command.verb == Verb.join:
+                member = self._set_pairing(member, command.digest_only, fresh, now)
         return _Reply(outcome, command, member)
+
+    def _set_pairing(self, member: Member, digest_only: bool, fresh: bool, now: datetime) -> Member:
+        """``subscribe digest`` joins for the digest only; ``join`` (again) adds pairing.
+        A member already paired who asks for the digest stays paired."""
+        pairing = not digest_only if fresh else (member.pairing or not digest_only)
+        if pairing != member.pairing:
+            member = replace(member, pairing=pairing)
+            self.store.save_member(member, now)
+        return member
 
     def _check_token(self, row: dict[str, Any] | None, sender: str, now: datetime) -> TokenCheck:
         if row is None:
@@ -642,6 +708,17 @@ WEBMAIL = frozenset({
     "web.de", "btinternet.com", "sky.com", "virginmedia.com", "mail.com", "zoho.com",
     "fastmail.com", "yandex.com", "mail.ru", "qq.com", "163.com", "orange.fr", "free.fr",
 })  # fmt: skip
+
+
+def _only_commands(lines: list[str]) -> bool:
+    """A follow-up reply of nothing but commands ("pause", "forget") is commands, not a
+    learning; "skip" there means "we didn't meet", not "skip next"."""
+    commands = [parse_line(line) for line in lines[:3]]
+    return (
+        bool(lines)
+        and len(lines) <= 3
+        and all(c is not None and c.verb != Verb.skip for c in commands)
+    )
 
 
 def default_org(address: str) -> str:

@@ -170,6 +170,35 @@ def m002_rounds(db: sqlite_utils.Database) -> None:
     db.table("settings").create({"key": str, "value": str}, pk="key")
 
 
+@migrations()
+def m003_learnings(db: sqlite_utils.Database) -> None:
+    db.table("rounds").add_column("followed_up_at", str)
+    db.table("followups").create(
+        {"id": int, "round_id": int, "group_id": int, "email": str, "code": str,
+         "message_id": str, "sent_at": str, "answered_at": str},
+        pk="id", foreign_keys=[("round_id", "rounds", "id"), ("group_id", "round_groups", "id")],
+    )  # fmt: skip
+    db.table("followups").create_index(["group_id", "email"], unique=True)
+    db.table("followups").create_index(["message_id"])
+    db.table("followups").create_index(["code"])
+    db.table("learnings").create(
+        {"id": int, "round_id": int, "group_id": int, "email": str, "text": str, "raw": str,
+         "needs_review": int, "reason": str, "visibility": str, "created_at": str,
+         "digest_id": int},
+        pk="id",
+    )  # fmt: skip
+    db.table("learnings").create_index(["email"])
+    db.table("learnings").create_index(["digest_id"])
+    db.table("members").add_column("digest", int, not_null_default=1)  # gets the digest
+    db.table("members").add_column("pairing", int, not_null_default=1)  # 0: digest only
+    db.table("digests").create(
+        {"id": int, "year": int, "issue": int, "created_at": str, "status": str,
+         "preview_message_id": str, "dropped": str, "decided_at": str, "sent_at": str,
+         "recipients": int},
+        pk="id",
+    )  # fmt: skip
+
+
 def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -271,6 +300,8 @@ class SqliteStore:
             "pause_rounds": member.pause_rounds,
             "paused_until": member.paused_until.isoformat() if member.paused_until else None,
             "skip_next": int(member.skip_next),
+            "digest": int(member.digest),
+            "pairing": int(member.pairing),
             "updated_at": stamp(now),
         }
         row.update({k: stamp(v) for k, v in times.items()})
@@ -414,6 +445,170 @@ class SqliteStore:
             message_ids,
         )
         return bool(list(found))
+
+    # follow-ups and learnings
+
+    def rounds_to_follow_up(self, now: datetime) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "select * from rounds where followed_up_at is null and followup_at <= ? "
+                "order by number",
+                [stamp(now)],
+            )
+        )
+
+    def mark_followed_up(self, round_id: int, now: datetime) -> None:
+        self.db.execute("update rounds set followed_up_at = ? where id = ?", [stamp(now), round_id])
+
+    def groups_of_round(self, round_id: int) -> list[dict[str, Any]]:
+        rows = self.db.query(
+            "select g.id, g.number, m.email from round_groups g join group_members m "
+            "on m.group_id = g.id where g.round_id = ? order by g.number, m.rowid",
+            [round_id],
+        )
+        groups: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            group = groups.setdefault(row["id"], {"id": row["id"], "number": row["number"],
+                                                  "members": []})  # fmt: skip
+            group["members"].append(row["email"])
+        return list(groups.values())
+
+    def add_followup(self, round_id: int, group_id: int, email: str, code: str,
+                     message_id: str, now: datetime) -> None:  # fmt: skip
+        self.db.table("followups").insert(
+            {"round_id": round_id, "group_id": group_id, "email": email, "code": code,
+             "message_id": message_id, "sent_at": stamp(now), "answered_at": None}
+        )  # fmt: skip
+        self.db.execute(
+            "update members set missed_followups = missed_followups + 1 where email = ?",
+            [email],
+        )
+
+    def followup_for(self, sender: str, message_ids: list[str], code: str) -> dict[str, Any] | None:
+        """The follow-up a message answers: by Message-ID, else by the code in the subject."""
+        marks = ",".join("?" * len(message_ids)) or "''"
+        rows = list(
+            self.db.query(
+                f"select * from followups where email = ? and (message_id in ({marks}) "
+                "or code = ?) order by id desc limit 1",
+                [sender, *message_ids, code or "-"],
+            )
+        )
+        if rows:
+            return rows[0]
+        # A reply to the group's intro, once its follow-up went out, counts too.
+        rows = list(
+            self.db.query(
+                f"select f.* from followups f join round_groups g on g.id = f.group_id "
+                f"where f.email = ? and g.intro_message_id in ({marks}) order by f.id desc "
+                "limit 1",
+                [sender, *message_ids],
+            )
+        )
+        return rows[0] if rows else None
+
+    def answer_followup(self, followup: dict[str, Any], met: bool | None, now: datetime) -> None:
+        self.db.execute(
+            "update followups set answered_at = coalesce(answered_at, ?) where id = ?",
+            [stamp(now), followup["id"]],
+        )
+        self.reset_missed_followups(followup["email"])
+        if met is not None:
+            self.db.execute(
+                "update round_groups set met = ? where id = ?", [int(met), followup["group_id"]]
+            )
+
+    def add_learning(self, followup: dict[str, Any], text: str, raw: str, needs_review: bool,
+                     reason: str, visibility: str, now: datetime) -> int:  # fmt: skip
+        table = self.db.table("learnings")
+        table.insert(
+            {"round_id": followup["round_id"], "group_id": followup["group_id"],
+             "email": followup["email"], "text": text, "raw": raw,
+             "needs_review": int(needs_review), "reason": reason, "visibility": visibility,
+             "created_at": stamp(now), "digest_id": None}
+        )  # fmt: skip
+        assert table.last_pk is not None
+        return int(table.last_pk)
+
+    def learnings(self) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from learnings order by id"))
+
+    # digests
+
+    def unpublished_learnings(self) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "select l.*, r.number as round_number, m.name as name, m.org as org "
+                "from learnings l join rounds r on r.id = l.round_id "
+                "left join members m on m.email = l.email where l.digest_id is null "
+                "order by l.id"
+            )
+        )
+
+    def round_stats(self, since: str) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "select r.number, count(g.id) as groups, coalesce(sum(g.met = 1), 0) as met "
+                "from rounds r join round_groups g on g.round_id = r.id "
+                "where r.started_at > ? group by r.id order by r.number",
+                [since],
+            )
+        )
+
+    def new_member_count(self, since: str) -> int:
+        row = next(
+            self.db.query(
+                "select count(*) as n from members where confirmed_at > ? and pairing = 1",
+                [since],
+            )
+        )
+        return int(row["n"])
+
+    def digest_recipients(self) -> list[Member]:
+        rows = self.db.query(
+            "select * from members where state in ('active', 'paused') and digest = 1 "
+            "order by email"
+        )
+        return [_member(r) for r in rows]
+
+    def digests(self) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from digests order by id"))
+
+    def add_digest(self, year: int, issue: int, status: str, preview_message_id: str,
+                   now: datetime) -> int:  # fmt: skip
+        table = self.db.table("digests")
+        table.insert({"year": year, "issue": issue, "created_at": stamp(now), "status": status,
+                      "preview_message_id": preview_message_id, "dropped": "[]",
+                      "decided_at": None, "sent_at": None, "recipients": 0})  # fmt: skip
+        assert table.last_pk is not None
+        return int(table.last_pk)
+
+    def update_digest(self, digest_id: int, **values: Any) -> None:
+        self.db.table("digests").update(digest_id, values)
+
+    def digest_by_preview(self, message_ids: list[str]) -> dict[str, Any] | None:
+        if not message_ids:
+            return None
+        marks = ",".join("?" * len(message_ids))
+        rows = list(
+            self.db.query(
+                f"select * from digests where preview_message_id in ({marks})", message_ids
+            )
+        )
+        return rows[0] if rows else None
+
+    def publish_learnings(self, ids: list[int], digest_id: int) -> None:
+        if ids:
+            marks = ",".join("?" * len(ids))
+            self.db.execute(
+                f"update learnings set digest_id = ? where id in ({marks})", [digest_id, *ids]
+            )
+
+    def forget(self, email: str) -> None:
+        """Erase a person: learnings, profile, codes (their groups stay, as history)."""
+        for table in ("learnings", "tokens", "blocks", "members"):
+            self.db.execute(f"delete from {table} where email = ?", [email])
+        self.db.execute("delete from blocks where blocked = ?", [email])
 
     def first_mover_counts(self) -> dict[str, int]:
         rows = self.db.query(
@@ -659,4 +854,6 @@ def _member(row: dict[str, Any]) -> Member:
         pause_rounds=row["pause_rounds"],
         paused_until=date.fromisoformat(row["paused_until"]) if row["paused_until"] else None,
         skip_next=bool(row.get("skip_next")),
+        digest=bool(row.get("digest", 1)),
+        pairing=bool(row.get("pairing", 1)),
     )

@@ -220,9 +220,27 @@ def test_a_second_pair_soon_after_needs_force(local, tmp_path):
 def test_excel_style_csv_semicolons_and_windows_1252(local, tmp_path):
     run("init", config=local)
     roster = tmp_path / "people.csv"
-    roster.write_bytes("E-mail;Name;Organisation\nzoe@example.org;Zoë Müller;Rathaus\n"
-                       .encode("cp1252"))
+    roster.write_bytes(
+        "E-mail;Name;Organisation\nzoe@example.org;Zoë Müller;Rathaus\n".encode("cp1252")
+    )
     code, out, err = run("import", str(roster), "--confirmed", config=local)
     assert code == 0 and "read as Windows-1252" in err
     [row] = json.loads(run("members", "--format", "json", config=local)[1])
     assert (row["name"], row["org"]) == ("Zoë Müller", "Rathaus")
+
+
+def test_followup_and_digest_preview_from_the_command_line(local, tmp_path):
+    run("init", config=local)
+    roster = tmp_path / "people.csv"
+    roster.write_text("email,name\na@example.org,Ann\nb@example.net,Ben\n")
+    run("import", str(roster), "--confirmed", config=local)
+    run("pair", config=local)
+    code, out, _ = run("followup", config=local)
+    assert code == 0 and "queued 2 follow-up(s)" in out
+    assert "nothing to do" in run("followup", config=local)[1]
+    html = tmp_path / "digest.html"
+    code, out, _ = run("digest", "--preview", "--html", str(html), config=local)
+    assert code == 0 and "Vol " in out and "1 group formed" in out
+    assert "<table" in html.read_text()
+    code, out, _ = run("digest", config=local)
+    assert code == 0 and "digest queued for every reader" in out  # no admins: no moderation

@@ -66,4 +66,4 @@ def test_the_daemon_runs_a_round_when_it_is_due(tmp_path):
     daemon.cycle()
     daemon.cycle()
     kinds = [m["X-Mailbot-Kind"] for m in world.transport.messages()]
-    assert kinds == ["intro"]
+    assert kinds.count("intro") == 1

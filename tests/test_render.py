@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from mailbot.core.digest import build_digest
 from mailbot.render import PACKAGE_TEMPLATES, Envelope, Rendered, Renderer, compose
 
 MEMBER = {
@@ -51,7 +52,44 @@ CONTEXT.update(
     followup_date="Monday 16 November",
     next_round="Monday 7 December",
     scheduled=True,
+    digest=build_digest(
+        [
+            {
+                "id": 1,
+                "text": "Maps <b>matter</b>",
+                "visibility": "public",
+                "needs_review": 0,
+                "round_number": 1,
+                "first_name": "Anne",
+                "org": "Example Council",
+            }
+        ],
+        [{"number": 1, "groups": 2, "met": 1}],
+        new_members=1,
+        year=2026,
+        issue=1,
+    ),
+    recipients=3,
+    hours=48,
+    on_timeout="send",
+    review=1,
+    others=["Bob"],
+    code="1-1-abcd",
+    met=True,
+    visibility="public",
+    learning=True,
+    approved=True,
+    dropped=[2],
 )
+MEMBER["pairing"] = True
+
+
+def test_the_digest_html_escapes_peoples_text():
+    html = Renderer().render_html("digest", CONTEXT)
+    assert "&lt;b&gt;matter&lt;/b&gt;" in html and "<script" not in html
+    assert "Vol 2026, Issue 1" in html
+
+
 EMAILS = sorted(p.stem for p in PACKAGE_TEMPLATES.glob("*.txt") if not p.stem.startswith("_"))
 SECTIONS = sorted(f"notice/{p.stem}" for p in (PACKAGE_TEMPLATES / "notice").glob("*.txt"))
 

@@ -29,6 +29,8 @@ class Verb(StrEnum):
     skip = "skip"
     block = "block"
     unblock = "unblock"
+    forget = "forget"
+    digest = "digest"
 
 
 ALIASES: dict[str, Verb] = {
@@ -48,6 +50,8 @@ ALIASES: dict[str, Verb] = {
     "skip": Verb.skip,
     "block": Verb.block,
     "unblock": Verb.unblock,
+    "forget": Verb.forget,
+    "digest": Verb.digest,
 }
 
 PROFILE_KEYS: dict[str, str] = {
@@ -91,6 +95,8 @@ class Command:
     error: str | None = None
     text: str = ""
     target: str | None = None  # block/unblock: the other person's address
+    digest_only: bool = False  # "subscribe digest": the digest, never paired
+    on: bool = True  # "digest on" / "digest off"
 
     def with_profile(self, items: list[tuple[str, str]]) -> Command:
         merged = dict(self.profile)
@@ -243,6 +249,13 @@ def _with_arguments(verb: Verb, args: list[str], word: str) -> Command:
         )
     if verb in (Verb.block, Verb.unblock):
         return _block(verb, args, text)
+    words = [a.lower().strip(_PUNCTUATION) for a in args]
+    if verb == Verb.join and words == ["digest"]:
+        return Command(verb, digest_only=True, text="subscribe digest")
+    if verb == Verb.digest:
+        if words in (["on"], ["off"]):
+            return Command(verb, on=words == ["on"], text=f"digest {words[0]}")
+        return Command(verb, error='write "digest on" or "digest off"', text="digest")
     if verb == Verb.skip and [a.lower().rstrip(".!") for a in args] in (
         [],
         ["next"],

@@ -43,6 +43,8 @@ class Member:
     pause_rounds: int | None = None
     paused_until: date | None = None
     skip_next: bool = False
+    digest: bool = True  # gets the monthly digest
+    pairing: bool = True  # False: a digest-only subscriber, never paired
 
 
 # The legal moves. A verb missing for a state is answered with a notice and changes nothing.
@@ -104,6 +106,8 @@ class Outcome:
     skip_next: bool = False
     block: str = ""  # never paired with this address; never told to them
     unblock: str = ""
+    forget: bool = False  # erase the person: profile, learnings, codes
+    digest: bool | None = None  # turn the digest on or off
 
 
 def decide(
@@ -118,6 +122,15 @@ def decide(
         return Outcome("notice/status")
     if command.verb == Verb.confirm:
         return _confirm(state, token or TokenCheck.unknown)
+    if command.verb == Verb.digest:
+        if member is None or member.state == State.left:
+            return Outcome("notice/not_member")
+        return Outcome("notice/digest_on" if command.on else "notice/digest_off",
+                       digest=command.on)  # fmt: skip
+    if command.verb == Verb.forget:
+        if member is None:
+            return Outcome("notice/not_member")
+        return Outcome("notice/forgotten", forget=True)
     if command.verb in (Verb.skip, Verb.block, Verb.unblock):
         return _personal(member, command)
     if command.verb == Verb.pause and command.until is not None and command.until <= today:

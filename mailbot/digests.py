@@ -1,0 +1,179 @@
+"""The monthly digest: build it from learnings, let an admin approve it, send it once.
+
+Each digest is archived in the ``digests`` table. With moderation on, it first goes to the
+admins as a numbered preview; ``approve`` sends it, ``drop 3 7`` removes learnings first;
+after ``moderation_hours`` without an answer it is sent or held, per config. Sending queues one
+email per reader under the key ``digest:<id>:<email>``, in the same transaction that marks the
+digest sent, so two triggers or a crash and restart never mail anyone twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, time, timedelta
+from email.utils import make_msgid
+from typing import Any
+
+from mailbot.clock import Clock
+from mailbot.config import Config
+from mailbot.core.digest import Digest, build_digest, publishable
+from mailbot.core.membership import first_name
+from mailbot.core.schedule import Cadence, due_slot
+from mailbot.render import Envelope, Rendered, Renderer, compose
+from mailbot.store import OutgoingMail, SqliteStore, stamp
+
+log = logging.getLogger(__name__)
+EPOCH = "0000"
+
+
+class Digests:
+    def __init__(self, config: Config, store: SqliteStore, renderer: Renderer, clock: Clock):
+        self.config = config
+        self.store = store
+        self.renderer = renderer
+        self.clock = clock
+
+    # --- content -----------------------------------------------------------------------
+
+    def build(
+        self, dropped: frozenset[int] = frozenset(), numbered: dict[str, Any] | None = None
+    ) -> tuple[Digest, list[dict[str, Any]]]:
+        """The next digest (or the archived one ``numbered``) and its learnings; no writes."""
+        now = self.clock.now()
+        sent = [d for d in self.store.digests() if d["status"] == "sent"]
+        since = sent[-1]["sent_at"] if sent else EPOCH
+        year = now.astimezone(self.config.tz).year
+        issue = 1 + sum(1 for d in self.store.digests() if d["year"] == year)
+        if numbered is not None:
+            year, issue = numbered["year"], numbered["issue"]
+        learnings = [
+            {**row, "first_name": first_name(row["name"] or "")}
+            for row in self.store.unpublished_learnings()
+        ]
+        digest = build_digest(learnings, self.store.round_stats(since),
+                              self.store.new_member_count(since), year, issue, dropped)  # fmt: skip
+        return digest, learnings
+
+    def render(self, digest: Digest) -> Rendered:
+        context = self._context(digest=digest)
+        text = self.renderer.render("digest", context)
+        return Rendered(text.subject, text.text, self.renderer.render_html("digest", context))
+
+    # --- running -----------------------------------------------------------------------
+
+    def run_due(self) -> int | None:
+        """Start the month's digest at its slot; settle previews nobody answered in time."""
+        if not self.config.digest.enabled:
+            return None
+        self.expire_previews()
+        now = self.clock.now()
+        since = self.store.setting("digest_since")
+        if since is None:
+            self.store.set_setting("digest_since", stamp(now))
+            return None
+        d = self.config.digest
+        cadence = Cadence("monthly", d.weekday_number, time(*d.hour_minute))
+        digests = self.store.digests()
+        last = datetime.fromisoformat(digests[-1]["created_at"]) if digests else None
+        if due_slot(cadence, now, self.config.tz, datetime.fromisoformat(since), last) is None:
+            return None
+        digest, _ = self.build()
+        if not digest.items and not digest.groups:
+            log.info("digest skipped: no round and no learning since the last one")
+            return None
+        return self.start()
+
+    def start(self) -> int:
+        """Make the next digest: a preview for the admins, or straight to the readers."""
+        now = self.clock.now()
+        with self.store.atomic():
+            digest, _ = self.build()
+            moderated = self.config.digest.moderation and bool(self.config.bot.admins)
+            preview_id = make_msgid(idstring="digest-preview", domain=self.config.bot.domain)
+            digest_id = self.store.add_digest(digest.year, digest.issue,
+                                              "preview" if moderated else "sending",
+                                              preview_id if moderated else "", now)  # fmt: skip
+            if moderated:
+                self._preview(digest_id, digest, preview_id, now)
+            else:
+                self._send(digest_id, frozenset(), now)
+        return digest_id
+
+    def moderate(self, row: dict[str, Any], approve: bool, drop: set[int]) -> dict[str, Any]:
+        """An admin's answer to a preview; returns what to tell them."""
+        now = self.clock.now()
+        dropped = set(json.loads(row["dropped"] or "[]"))
+        digest, _ = self.build(frozenset(dropped), row)
+        by_number = {item.number: item.learning_id for item in digest.items}
+        removed = sorted(n for n in drop if n in by_number)
+        dropped.update(by_number[n] for n in removed)
+        self.store.update_digest(row["id"], dropped=json.dumps(sorted(dropped)))
+        readers = 0
+        if approve and row["status"] == "preview":
+            readers = self._send(row["id"], frozenset(dropped), now)
+        return {"approved": approve and row["status"] == "preview", "dropped": removed,
+                "recipients": readers}  # fmt: skip
+
+    def expire_previews(self) -> None:
+        now = self.clock.now()
+        limit = timedelta(hours=self.config.digest.moderation_hours)
+        for row in self.store.digests():
+            if (
+                row["status"] != "preview"
+                or datetime.fromisoformat(row["created_at"]) + limit > now
+            ):
+                continue
+            with self.store.atomic():
+                if self.config.digest.on_timeout == "send":
+                    dropped = frozenset(json.loads(row["dropped"] or "[]"))
+                    self._send(row["id"], dropped, now)
+                else:
+                    self.store.update_digest(row["id"], status="held", decided_at=stamp(now))
+            log.info("digest %s: no admin answer in time, %s", row["id"],
+                     self.config.digest.on_timeout)  # fmt: skip
+
+    # --- emails --------------------------------------------------------------------------
+
+    def _preview(self, digest_id: int, digest: Digest, message_id: str, now: datetime) -> None:
+        learnings = self.store.unpublished_learnings()
+        context = self._context(
+            digest=digest, recipients=len(self.store.digest_recipients()),
+            hours=self.config.digest.moderation_hours, on_timeout=self.config.digest.on_timeout,
+            review=sum(1 for x in learnings if x["visibility"] != "private" and not publishable(x)),
+        )  # fmt: skip
+        rendered = self.renderer.render("digest_preview", context)
+        admins = [("", a) for a in self.config.bot.admins]
+        self._queue(f"digest-preview:{digest_id}", "digest-preview", admins, rendered, now,
+                    message_id)  # fmt: skip
+
+    def _send(self, digest_id: int, dropped: frozenset[int], now: datetime) -> int:
+        row = next(d for d in self.store.digests() if d["id"] == digest_id)
+        digest, _ = self.build(dropped, row)
+        rendered = self.render(digest)
+        readers = self.store.digest_recipients()
+        for member in readers:
+            self._queue(f"digest:{digest_id}:{member.email}", "digest",
+                        [(member.name, member.email)], rendered, now)  # fmt: skip
+        self.store.publish_learnings([item.learning_id for item in digest.items], digest_id)
+        self.store.update_digest(digest_id, status="sent", sent_at=stamp(now),
+                                 decided_at=stamp(now), recipients=len(readers))  # fmt: skip
+        log.info("digest %s (%s) queued for %d reader(s)", digest_id, digest.title, len(readers))
+        return len(readers)
+
+    def _context(self, **extra: Any) -> dict[str, Any]:
+        return {"bot": {"name": self.config.bot.name, "address": self.config.bot.address},
+                **extra}  # fmt: skip
+
+    def _queue(self, key: str, kind: str, to: list[tuple[str, str]], rendered: Rendered,
+               now: datetime, message_id: str = "") -> None:  # fmt: skip
+        bot = self.config.bot
+        envelope = Envelope(bot.name, bot.address, kind,
+                            message_id or make_msgid(idstring=kind, domain=bot.domain), now,
+                            "auto-generated")  # fmt: skip
+        msg = compose(envelope, to, rendered)
+        self.store.enqueue(
+            OutgoingMail(key, kind, kind, bot.address, tuple(a for _, a in to),
+                         envelope.message_id, msg.as_bytes()),
+            now,
+        )  # fmt: skip

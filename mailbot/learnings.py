@@ -1,0 +1,117 @@
+"""Follow-ups after each round, and capturing what people learned from their replies.
+
+A follow-up goes to each member of each group ``followup_after_days`` after the intro (by the
+daemon, or ``mailbot followup``), once per round: the round is marked in the same transaction
+as the queued emails. A reply is matched to its follow-up by In-Reply-To/References, by the
+``[ref …]`` code in the subject for clients that drop those headers, or as a reply to the
+group's intro once the follow-up went out.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+from mailbot.clock import Clock
+from mailbot.config import Config
+from mailbot.core.learnings import read_answer
+from mailbot.core.membership import Member, State, first_name
+from mailbot.core.replies import extract_reply
+from mailbot.render import Envelope, Renderer, compose
+from mailbot.store import OutgoingMail, SqliteStore
+
+log = logging.getLogger(__name__)
+
+
+def new_code() -> str:
+    return base64.b32encode(secrets.token_bytes(5)).decode("ascii").lower()[:6]
+
+
+class Learnings:
+    def __init__(self, config: Config, store: SqliteStore, renderer: Renderer, clock: Clock,
+                 make_code: Callable[[], str] = new_code):  # fmt: skip
+        self.config = config
+        self.store = store
+        self.renderer = renderer
+        self.clock = clock
+        self.make_code = make_code
+
+    # --- asking ------------------------------------------------------------------------
+
+    def send_due_followups(self) -> int:
+        """Follow-ups for every round whose time has come; returns how many were queued."""
+        return sum(self._follow_up(r) for r in self.store.rounds_to_follow_up(self.clock.now()))
+
+    def follow_up_latest(self) -> int:
+        """``mailbot followup``: the latest round's follow-ups now, unless already sent."""
+        latest = self.store.latest_round()
+        if latest is None or latest.get("followed_up_at"):
+            return 0
+        return self._follow_up(latest)
+
+    def _follow_up(self, round_row: dict[str, Any]) -> int:
+        now = self.clock.now()
+        count = 0
+        with self.store.atomic():
+            for group in self.store.groups_of_round(round_row["id"]):
+                members = [self.store.get_member(e) for e in group["members"]]
+                for member in members:
+                    if member is None or member.state == State.left:
+                        continue
+                    others = [m for m in members if m is not None and m.email != member.email]
+                    self._ask(round_row, group, member, others, now)
+                    count += 1
+            self.store.mark_followed_up(round_row["id"], now)
+        log.info("round %s: %d follow-up(s) queued", round_row["number"], count)
+        return count
+
+    def _ask(self, round_row: dict[str, Any], group: dict[str, Any], member: Member,
+             others: list[Member], now: datetime) -> None:  # fmt: skip
+        bot = self.config.bot
+        code = f"{round_row['number']}-{group['number']}-{self.make_code()}"
+        message_id = make_msgid(idstring="followup", domain=bot.domain)
+        self.store.add_followup(round_row["id"], group["id"], member.email, code, message_id, now)
+        context = {
+            "bot": {"name": bot.name, "address": bot.address},
+            "person": {"first_name": first_name(member.name), "org": member.org},
+            "others": [first_name(m.name) or m.email for m in others],
+            "code": code,
+        }
+        rendered = self.renderer.render("followup", context)
+        envelope = Envelope(bot.name, bot.address, "followup", message_id, now, "auto-generated")
+        msg = compose(envelope, [(member.name, member.email)], rendered)
+        key = f"followup:{round_row['slot']}:{group['number']}:{member.email}"
+        self.store.enqueue(
+            OutgoingMail(key, "followup", "followup", bot.address, (member.email,), message_id,
+                         msg.as_bytes()),
+            now,
+        )  # fmt: skip
+
+    # --- capturing ---------------------------------------------------------------------
+
+    def capture(self, msg: EmailMessage, followup: dict[str, Any], subject: str,
+                now: datetime) -> tuple[str, dict[str, Any]]:  # fmt: skip
+        """Store what a reply says; returns (outcome for the log, context for the thanks)."""
+        extracted = extract_reply(msg)
+        answer = read_answer(extracted.text, subject)
+        self.store.answer_followup(followup, answer.met, now)
+        context: dict[str, Any] = {"met": answer.met, "visibility": answer.visibility.value,
+                                   "learning": bool(answer.learning), "review": False}  # fmt: skip
+        if not answer.learning and not extracted.needs_review:
+            return f"answer: met={answer.met}", context
+        if extracted.needs_review and not answer.learning:
+            text, raw, review, reason = "", extracted.raw, True, extracted.reason
+        else:
+            text, raw, review, reason = (answer.learning, extracted.raw, extracted.needs_review,
+                                         extracted.reason)  # fmt: skip
+        learning_id = self.store.add_learning(followup, text, raw, review, reason,
+                                              answer.visibility.value, now)  # fmt: skip
+        context.update(learning=True, review=review)
+        flag = " (flagged for review)" if review else ""
+        return f"learning {learning_id} {answer.visibility.value}{flag}", context

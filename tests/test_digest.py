@@ -1,0 +1,146 @@
+"""The digest: pure building, then moderation and sending through the service."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbot.core.digest import build_digest, parse_moderation
+from mailbot.core.roster import parse_roster
+from mailbot.testing import make_mail, make_reply
+from tests.helpers import body, make_world
+
+ADMIN = "organiser@example.org"
+
+
+def learning(id_, text, visibility="public", review=0, round_number=1, name="Anne Person",
+             org="Example Council"):  # fmt: skip
+    return {"id": id_, "text": text, "visibility": visibility, "needs_review": review,
+            "round_number": round_number, "first_name": name.split()[0], "org": org}  # fmt: skip
+
+
+def test_build_groups_by_round_numbers_items_and_keeps_privacy():
+    digest = build_digest(
+        [learning(1, "Maps"), learning(2, "Secret", "private"), learning(3, "Quiet", "anonymous"),
+         learning(4, "Mangled", review=1), learning(5, "Newer", round_number=2)],
+        [{"number": 1, "groups": 4, "met": 3}, {"number": 2, "groups": 2, "met": 0}],
+        new_members=5, year=2026, issue=3,
+    )  # fmt: skip
+    assert digest.title == "Vol 2026, Issue 3"
+    assert [s.title for s in digest.sections] == ["Round 2", "Round 1"]
+    assert [(i.number, i.text, i.author) for i in digest.items] == [
+        (1, "Newer", "Anne, Example Council"), (2, "Maps", "Anne, Example Council"),
+        (3, "Quiet", "Anonymous")]  # fmt: skip
+    assert (digest.groups, digest.met, digest.new_members) == (6, 3, 5)
+    assert [b.percent for b in digest.bars] == [75, 0]
+
+
+@pytest.mark.parametrize("lines, expected", [
+    (["approve"], (True, set())),
+    (["drop 3 7"], (False, {3, 7})),
+    (["Drop 2, 4", "approve"], (True, {2, 4})),
+    (["thanks!"], (False, set())),
+])  # fmt: skip
+def test_moderation_answers(lines, expected):
+    assert parse_moderation(lines) == expected
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = make_world(tmp_path)
+    rows, _ = parse_roster(
+        "email,name,org\nanne@example.org,Anne Person,Example Council\n"
+        "bob@example.net,Bob Smith,Example Borough\nleft@example.com,Lee Ft,X\n"
+    )
+    w.service.import_members(rows, confirmed=True)
+    w.rounds.run("r1")
+    w.service.learnings.follow_up_latest()
+    w.service.send(w.transport)
+    for person in ("Anne Person <anne@example.org>", "Bob Smith <bob@example.net>"):
+        question = next(m for m in w.transport.messages()
+                        if m["X-Mailbot-Kind"] == "followup" and person.split("<")[1][:-1]
+                        in str(m["To"]))  # fmt: skip
+        text = f"{person.split()[0]} learned: <b>{{{{ bot }}}}</b> & user research matters."
+        w.receive(make_reply(question, person, text))
+    w.receive(make_mail("left@example.com", "leave"))
+    w.transport.sent.clear()
+    yield w
+    w.store.close()
+
+
+def kinds(world):
+    return [(m["X-Mailbot-Kind"], str(m["To"])) for m in world.transport.messages()]
+
+
+def test_moderated_digest_goes_to_admins_then_readers_once_approved(world):
+    world.service.digests.start()
+    world.service.send(world.transport)
+    [(kind, to)] = kinds(world)
+    assert kind == "digest-preview" and ADMIN in to
+    preview = world.transport.messages()[0]
+    assert "1. " in body(preview) and "2. " in body(preview)
+    world.transport.sent.clear()
+    world.receive(make_reply(preview, f"Organiser <{ADMIN}>", "drop 2\napprove"))
+    sent = world.transport.messages()
+    digests = [m for m in sent if m["X-Mailbot-Kind"] == "digest"]
+    assert sorted(str(m["To"]) for m in digests) == [
+        "Anne Person <anne@example.org>",
+        "Bob Smith <bob@example.net>",
+    ]
+    text = body(digests[0])
+    assert "Vol 2026, Issue 1" in str(digests[0]["Subject"])
+    assert text.count("learned:") == 1  # one dropped
+    html = digests[0].get_body(("html",)).get_content()
+    assert "<b>" not in html and "&lt;b&gt;" in html  # people's text is never markup
+    assert "{{ bot }}" in text  # and never a template
+    assert digests[0]["List-Unsubscribe"]
+    world.receive(make_reply(preview, f"Organiser <{ADMIN}>", "approve"))
+    assert len([m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "digest"]) == 2
+
+
+def test_only_admins_can_moderate(world):
+    world.service.digests.start()
+    world.service.send(world.transport)
+    preview = world.transport.messages()[0]
+    world.receive(make_reply(preview, "Anne Person <anne@example.org>", "approve"))
+    assert not [m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "digest"]
+
+
+@pytest.mark.parametrize("on_timeout, sent", [("send", 2), ("hold", 0)])
+def test_an_unanswered_preview_is_sent_or_held(tmp_path, on_timeout, sent):
+    w = make_world(tmp_path, digest={"on_timeout": on_timeout, "moderation_hours": 24})
+    rows, _ = parse_roster("email\na@example.org\nb@example.net\n")
+    w.service.import_members(rows, confirmed=True)
+    w.service.digests.start()
+    w.clock.advance(hours=25)
+    w.service.digests.expire_previews()
+    w.service.send(w.transport)
+    assert len([m for m in w.transport.messages() if m["X-Mailbot-Kind"] == "digest"]) == sent
+
+
+def test_digest_off_and_digest_only_subscribers(world):
+    world.receive(make_mail("bob@example.net", "digest off"))
+    world.receive(make_mail("Reader <reader@example.edu>", "subscribe digest"))
+    confirm = world.last_to("reader@example.edu")
+    world.receive(make_reply(confirm, "Reader <reader@example.edu>", "yes"))
+    assert "won't be paired" in body(world.last_to("reader@example.edu"))
+    plan = world.rounds.plan("x", seed=1)
+    assert "reader@example.edu" not in {e for g in plan.groups for e in g}
+    world.transport.sent.clear()
+    world.service.digests.start()
+    preview = world.transport.messages() or None
+    world.service.send(world.transport)
+    preview = world.transport.messages()[0]
+    world.receive(make_reply(preview, ADMIN, "approve"))
+    readers = sorted(str(m["To"]) for m in world.transport.messages()
+                     if m["X-Mailbot-Kind"] == "digest")  # fmt: skip
+    assert readers == ["Anne Person <anne@example.org>", "Reader <reader@example.edu>"]
+
+
+def test_the_digest_is_archived_and_learnings_are_not_repeated(world):
+    world.service.digests.start()
+    world.service.send(world.transport)
+    world.receive(make_reply(world.transport.messages()[0], ADMIN, "approve"))
+    [row] = world.store.digests()
+    assert row["status"] == "sent" and row["recipients"] == 2
+    following, _ = world.service.digests.build()
+    assert following.items == [] and following.issue == 2

@@ -1,0 +1,162 @@
+"""Follow-ups after a round and what replies to them capture (service level, real SQLite)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbot.core.roster import parse_roster
+from mailbot.testing import make_mail, make_reply
+from tests.helpers import body, make_world
+
+ANNE = "Anne Person <anne@example.org>"
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = make_world(tmp_path)
+    rows, _ = parse_roster(
+        "email,name,org\nanne@example.org,Anne Person,Example Council\n"
+        "bob@example.net,Bob Smith,Example Borough\n"
+    )
+    w.service.import_members(rows, confirmed=True)
+    w.rounds.run("r1")
+    w.service.send(w.transport)
+    w.transport.sent.clear()
+    yield w
+    w.store.close()
+
+
+def followups(world):
+    return [m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "followup"]
+
+
+def test_follow_ups_go_out_once_after_the_configured_days(world):
+    assert world.service.learnings.send_due_followups() == 0
+    world.clock.advance(days=7)
+    assert world.service.learnings.send_due_followups() == 2
+    assert world.service.learnings.send_due_followups() == 0
+    world.service.send(world.transport)
+    sent = followups(world)
+    assert len(sent) == 2
+    anne = next(m for m in sent if "anne@example.org" in str(m["To"]))
+    assert "how did it go with Bob?" in str(anne["Subject"]) and "[ref 1-1-" in str(anne["Subject"])
+    text = body(anne)
+    assert "first name and organisation" in text and '"private"' in text and '"skip"' in text
+    assert world.store.get_member("anne@example.org") is not None
+
+
+def test_mailbot_followup_sends_the_latest_rounds_now_and_only_once(world):
+    assert world.service.learnings.follow_up_latest() == 2
+    assert world.service.learnings.follow_up_latest() == 0
+    world.clock.advance(days=8)
+    assert world.service.learnings.send_due_followups() == 0
+
+
+def ask(world):
+    world.service.learnings.follow_up_latest()
+    world.service.send(world.transport)
+    return next(m for m in followups(world) if "anne@example.org" in str(m["To"]))
+
+
+def test_a_reply_with_learnings_is_stored_and_thanked(world):
+    question = ask(world)
+    world.receive(
+        make_reply(
+            question,
+            ANNE,
+            "We compared how our councils run user research.\nI will try their recruitment panel.",
+        )
+    )
+    [learning] = world.store.learnings()
+    assert learning["text"].startswith("We compared how our councils run user research.")
+    assert "recruitment panel" in learning["text"]
+    assert "wrote:" not in learning["text"] and ">" not in learning["text"]
+    assert learning["visibility"] == "public" and not learning["needs_review"]
+    assert "next digest under your first name" in body(world.last_to("anne@example.org"))
+    [group] = list(world.store.db.query("select met from round_groups"))
+    assert group["met"] == 1
+
+
+@pytest.mark.parametrize("answer, met", [("skip", 0), ("We didn't meet.", 0), ("Yes!", 1)])
+def test_short_answers_are_outcomes_not_learnings(world, answer, met):
+    world.receive(make_reply(ask(world), ANNE, answer))
+    assert world.store.learnings() == []
+    assert [r["met"] for r in world.store.db.query("select met from round_groups")] == [met]
+
+
+@pytest.mark.parametrize("flag, visibility", [("private", "private"), ("Anonymous", "anonymous")])
+def test_private_and_anonymous(world, flag, visibility):
+    world.receive(make_reply(ask(world), ANNE, f"{flag}\nWorking in the private sector helped."))
+    [learning] = world.store.learnings()
+    assert learning["visibility"] == visibility
+    assert learning["text"] == "Working in the private sector helped."
+
+
+def test_the_subject_code_matches_when_threading_headers_are_gone(world):
+    question = ask(world)
+    world.receive(make_reply(question, ANNE, "Lots learned about open data.", keep_headers=False))
+    assert len(world.store.learnings()) == 1
+
+
+def test_someone_else_replying_to_my_follow_up_is_not_my_learning(world):
+    question = ask(world)
+    world.receive(make_reply(question, "Eve <eve@example.com>", "Injected learning text here."))
+    assert world.store.learnings() == []
+
+
+def test_a_reply_all_to_the_intro_after_the_follow_up_counts(world):
+    intro = (
+        next(m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "intro")
+        if world.transport.sent
+        else None
+    )
+    world.rounds.run("r2")  # a fresh round so we hold its intro
+    world.service.send(world.transport)
+    intro = [m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "intro"][-1]
+    world.receive(make_reply(intro, ANNE, "Tuesday at 10 works for me"))
+    assert world.store.learnings() == []  # arranging the chat, before the follow-up
+    world.service.learnings.follow_up_latest()
+    world.receive(make_reply(intro, ANNE, "Great chat: we will share our service patterns."))
+    assert [x["text"] for x in world.store.learnings()] == [
+        "Great chat: we will share our service patterns."
+    ]
+
+
+def test_robots_answering_a_follow_up_are_never_learnings(world):
+    question = ask(world)
+    reply = make_reply(question, ANNE, "I am out of the office until Monday.")
+    reply["Auto-Submitted"] = "auto-replied"
+    world.receive(reply)
+    assert world.store.learnings() == []
+
+
+def test_commands_in_reply_to_a_follow_up_are_still_commands(world):
+    world.receive(make_reply(ask(world), ANNE, "pause", quote=False))
+    assert world.state("anne@example.org") == "paused"
+    assert world.store.learnings() == []
+
+
+def test_answering_resets_the_unanswered_count(world):
+    ask(world)
+    assert world.store.get_member("anne@example.org") is not None
+    count = next(
+        world.store.db.query(
+            "select missed_followups from members where email = 'anne@example.org'"
+        )
+    )
+    assert count["missed_followups"] == 1
+    world.receive(make_reply(followups(world)[0], ANNE, "yes"))
+    count = next(
+        world.store.db.query(
+            "select missed_followups from members where email = 'anne@example.org'"
+        )
+    )
+    assert count["missed_followups"] == 0
+
+
+def test_forget_erases_profile_and_learnings(world):
+    world.receive(make_reply(ask(world), ANNE, "Something worth sharing about maps."))
+    world.receive(make_mail(ANNE, "forget"))
+    assert world.store.get_member("anne@example.org") is None
+    assert world.store.learnings() == []
+    assert "deleted your profile" in body(world.last_to("anne@example.org"))
