@@ -230,3 +230,86 @@ def test_people_who_joined_by_email_get_intros_from_a_round(setup):
         assert msg["Reply-To"] == msg["To"]
     cli("send")
     assert len(sink.messages) == 2  # nothing sent twice
+
+
+def outlook_reply(original: EmailMessage, sender: str, text: str) -> EmailMessage:
+    """Top-posted, the original below an Outlook header block, no '>' quoting."""
+    quoted = original.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    msg = make_mail(sender, "RE: " + str(original["Subject"]),
+                    f"{text}\n\n________________________________\nFrom: UnMentoring "
+                    f"<unmentoring@example.org>\nSent: 09 November 2026 09:00\nTo: {sender}\n"
+                    f"Subject: {original['Subject']}\n\n{quoted}",
+                    headers={"In-Reply-To": original["Message-ID"],
+                             "References": original["Message-ID"]})  # fmt: skip
+    return msg
+
+
+def gmail_html_reply(original: EmailMessage, sender: str, text: str) -> EmailMessage:
+    html = (f'<div dir="ltr">{text}</div><br><div class="gmail_quote"><div dir="ltr" '
+            f'class="gmail_attr">On Mon, 9 Nov 2026 at 09:00, UnMentoring '
+            f'&lt;unmentoring@example.org&gt; wrote:<br></div><blockquote class="gmail_quote">'
+            f"How did it go?</blockquote></div>")  # fmt: skip
+    return make_mail(sender, "Re: " + str(original["Subject"]), html=html,
+                     headers={"In-Reply-To": original["Message-ID"],
+                              "References": original["Message-ID"]})  # fmt: skip
+
+
+def test_round_follow_ups_replies_moderation_and_digest(setup, tmp_path):
+    cli, dovecot, sink = setup
+    with cli.config.open("a") as f:
+        f.write("\n[digest]\nmoderation = true\n")
+    text = cli.config.read_text().replace(
+        'name = "UnMentoring"', 'name = "UnMentoring"\nadmins = ["boss@example.org"]'
+    )
+    cli.config.write_text(text)
+    roster = tmp_path / "people.csv"
+    roster.write_text("email,name,org\nanne@example.org,Anne Person,Example Council\n"
+                      "bob@example.net,Bob Smith,Example Borough\n"
+                      "dan@example.co.uk,Dan Brown,Example City\n")  # fmt: skip
+    cli("import", str(roster), "--confirmed")
+    confirm = exchange(
+        cli, dovecot, sink, make_mail("Rita Reader <reader@example.com>", "subscribe digest")
+    )
+    exchange(cli, dovecot, sink, make_reply(confirm, "Rita Reader <reader@example.com>", "yes"))
+    exchange(cli, dovecot, sink, make_mail("Dan Brown <dan@example.co.uk>", "digest off"))
+    cli("pair")
+    cli("followup")
+    sink.clear()
+    cli("send")
+    questions = {str(m["To"]).split("<")[1].rstrip(">"): m for m in sink.messages
+                 if m["X-Mailbot-Kind"] == "followup"}  # fmt: skip
+    assert set(questions) == {"anne@example.org", "bob@example.net", "dan@example.co.uk"}
+    append(dovecot,
+           outlook_reply(questions["anne@example.org"], "Anne Person <anne@example.org>",
+                         "We swapped notes on user research panels."),
+           gmail_html_reply(questions["bob@example.net"], "Bob Smith <bob@example.net>",
+                            "I will copy their open data checklist."))  # fmt: skip
+    assert "processed 2" in cli("poll")
+    sink.clear()
+    cli("send")
+    assert {str(m["Subject"]) for m in sink.messages} == {"UnMentoring: thank you"}
+    sink.clear()
+    assert "admins for approval" in cli("digest")
+    cli("send")
+    [preview] = sink.messages
+    assert preview["X-Mailbot-Kind"] == "digest-preview" and "boss@example.org" in preview["To"]
+    sink.clear()
+    append(dovecot, make_reply(preview, "Boss <boss@example.org>", "approve"))
+    cli("poll")
+    cli("send")
+    digests = [m for m in sink.messages if m["X-Mailbot-Kind"] == "digest"]
+    readers = sorted(r for _, rcpts, _ in sink.envelopes for r in rcpts if r != "boss@example.org")
+    assert readers == ["anne@example.org", "bob@example.net", "reader@example.com"]
+    content = text_of(digests[0])
+    assert "We swapped notes on user research panels." in content
+    assert "I will copy their open data checklist." in content
+    assert "Anne, Example Council" in content and "Bob, Example Borough" in content
+    assert "How did it go" not in content and "Sent:" not in content and "wrote:" not in content
+    assert digests[0].get_body(("html",)) is not None
+    cli("send")
+    cli("digest", "--preview")
+    assert len([m for m in sink.messages if m["X-Mailbot-Kind"] == "digest"]) == 3
+
+
+def text_of(msg: EmailMessage) -> str:
+    return text(msg)
