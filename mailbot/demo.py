@@ -59,6 +59,7 @@ def run_demo(directory: Path, port: int, serve: bool, echo: Echo) -> None:
             scenario = Scenario(server, Daemon(app), directory / "mail", echo)
             scenario.play()
             scenario.round(app)
+            scenario.learnings(app)
             echo("\nMembers now (mailbot members):")
             rows = app.store.members()
             echo(format_members(rows, "table"))
@@ -163,6 +164,26 @@ class Scenario:
         plan = app.rounds.run("demo round 1")
         for group in plan.groups if plan else ():
             self.echo("  group: " + " + ".join(group))
+        self.cycle()
+
+    def learnings(self, app: App) -> None:
+        self.step("A week later each of them is asked how it went (mailbot followup)")
+        app.service.learnings.follow_up_latest()
+        self.cycle()
+        self.step("Erin replies from her phone with what she learned; Femi says they met")
+        erin, femi = "Erin Green <erin@example.edu>", "Femi Adeyemi <femi@example.gov>"
+        self.send(make_reply(self.last("erin@example.edu"), erin,
+                             "Anne showed me how her council recruits user research "
+                             "panels.\nWe'll try it for our open data portal.\n\n"
+                             "Sent from my iPhone"))  # fmt: skip
+        self.send(make_reply(self.last("femi@example.gov"), femi, "yes"))
+        self.cycle()
+        self.step("The monthly digest goes to the organiser to approve (mailbot digest)")
+        app.service.digests.start()
+        self.cycle()
+        self.step("The organiser replies 'approve': every reader gets the digest")
+        self.send(make_reply(self.last("organiser@example.org"),
+                             "Organiser <organiser@example.org>", "approve"))  # fmt: skip
         self.cycle()
 
     def step(self, text: str) -> None:

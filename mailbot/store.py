@@ -558,7 +558,8 @@ class SqliteStore:
     def new_member_count(self, since: str) -> int:
         row = next(
             self.db.query(
-                "select count(*) as n from members where confirmed_at > ? and pairing = 1",
+                "select count(*) as n from members where confirmed_at > ? and pairing = 1 "
+                "and state != 'left'",
                 [since],
             )
         )

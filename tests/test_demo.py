@@ -38,6 +38,12 @@ def test_demo_scenario_shows_each_step(tmp_path):
     assert "anne@example.org received [intro] UnMentoring: meet" in out
     assert "femi@example.gov received [intro]" in out and "erin@example.edu received [intro]" in out
     assert "bob@example.net received [intro]" not in out  # paused
+    assert "erin@example.edu received [followup]" in out
+    assert "organiser@example.org received [digest-preview]" in out
+    assert (
+        "femi@example.gov received [digest]" in out and "anne@example.org received [digest]" in out
+    )
+    assert "chloe@example.com received [digest]" not in out  # left
     table = out.split("Members now")[1]
     assert "anne@example.org" in table and "paused" in table and "left" in table
 
