@@ -101,8 +101,24 @@ DEFAULT_PROMPTS = (
 )
 
 
+class _WeekdayAndTime:
+    """For sections naming a weekday and a 24-hour time."""
+
+    weekday: str
+    time: str
+
+    @property
+    def weekday_number(self) -> int:
+        return WEEKDAYS.index(self.weekday)
+
+    @property
+    def hour_minute(self) -> tuple[int, int]:
+        hour, minute = self.time.split(":")
+        return int(hour), int(minute)
+
+
 @dataclass(frozen=True)
-class RoundsConfig:
+class RoundsConfig(_WeekdayAndTime):
     """When pairing rounds run; the times are in ``[bot] timezone``."""
 
     enabled: bool = True
@@ -113,18 +129,9 @@ class RoundsConfig:
     prompts: tuple[str, ...] = DEFAULT_PROMPTS
     followup_after_days: int = 7
 
-    @property
-    def weekday_number(self) -> int:
-        return WEEKDAYS.index(self.weekday)
-
-    @property
-    def hour_minute(self) -> tuple[int, int]:
-        hour, minute = self.time.split(":")
-        return int(hour), int(minute)
-
 
 @dataclass(frozen=True)
-class DigestConfig:
+class DigestConfig(_WeekdayAndTime):
     """The monthly digest: when, and whether an admin approves it first."""
 
     enabled: bool = True
@@ -134,15 +141,6 @@ class DigestConfig:
     moderation_hours: int = 48
     on_timeout: str = "send"  # "send" or "hold" when no admin answered in time
     templates: Path | None = None  # a folder whose templates override the packaged ones
-
-    @property
-    def weekday_number(self) -> int:
-        return WEEKDAYS.index(self.weekday)
-
-    @property
-    def hour_minute(self) -> tuple[int, int]:
-        hour, minute = self.time.split(":")
-        return int(hour), int(minute)
 
 
 @dataclass(frozen=True)
@@ -211,10 +209,7 @@ def parse_config(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -
 
 def _read_digest(r: _Reader) -> DigestConfig:
     s = "digest"
-    time = r.string(s, "time", "09:00")
-    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", time):
-        r.errors.append(f"digest.time: write it as HH:MM (24-hour), got {time!r}")
-        time = "09:00"
+    time = r.clock_time(s, "time", "09:00")
     templates = r.optional_path(s, "templates")
     if templates is not None and not templates.is_dir():
         r.errors.append(f"digest.templates: {templates} is not a folder")
@@ -231,10 +226,7 @@ def _read_digest(r: _Reader) -> DigestConfig:
 
 def _read_rounds(r: _Reader) -> RoundsConfig:
     s = "rounds"
-    time = r.string(s, "time", "09:00")
-    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", time):
-        r.errors.append(f"rounds.time: write it as HH:MM (24-hour), got {time!r}")
-        time = "09:00"
+    time = r.clock_time(s, "time", "09:00")
     prompts = tuple(r.string_list(s, "prompts")) or DEFAULT_PROMPTS
     if len(prompts) < 3:
         r.errors.append("rounds.prompts: give at least 3 (each intro shows 3)")
@@ -386,6 +378,13 @@ class _Reader:
             self.errors.append(f"{section}.{key}: must be {limit}, got {value}")
             return default
         return int(value)
+
+    def clock_time(self, section: str, key: str, default: str) -> str:
+        value = self.string(section, key, default)
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            self.errors.append(f"{section}.{key}: write it as HH:MM (24-hour), got {value!r}")
+            return default
+        return value
 
     def boolean(self, section: str, key: str, default: bool) -> bool:
         value = self._get(section, key)

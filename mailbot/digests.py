@@ -20,8 +20,9 @@ from mailbot.config import Config
 from mailbot.core.digest import Digest, build_digest, publishable
 from mailbot.core.membership import first_name
 from mailbot.core.schedule import Cadence, due_slot
-from mailbot.render import Envelope, Rendered, Renderer, compose
-from mailbot.store import OutgoingMail, SqliteStore, stamp
+from mailbot.mailer import queue_email
+from mailbot.render import Rendered, Renderer
+from mailbot.store import SqliteStore, stamp
 
 log = logging.getLogger(__name__)
 EPOCH = "0000"
@@ -167,13 +168,5 @@ class Digests:
 
     def _queue(self, key: str, kind: str, to: list[tuple[str, str]], rendered: Rendered,
                now: datetime, message_id: str = "") -> None:  # fmt: skip
-        bot = self.config.bot
-        envelope = Envelope(bot.name, bot.address, kind,
-                            message_id or make_msgid(idstring=kind, domain=bot.domain), now,
-                            "auto-generated")  # fmt: skip
-        msg = compose(envelope, to, rendered)
-        self.store.enqueue(
-            OutgoingMail(key, kind, kind, bot.address, tuple(a for _, a in to),
-                         envelope.message_id, msg.as_bytes()),
-            now,
-        )  # fmt: skip
+        queue_email(self.store, self.config.bot, key, kind, to, rendered, now,
+                    message_id=message_id)  # fmt: skip

@@ -23,8 +23,9 @@ from mailbot.config import Config
 from mailbot.core.learnings import read_answer
 from mailbot.core.membership import Member, State, first_name
 from mailbot.core.replies import extract_reply
-from mailbot.render import Envelope, Renderer, compose
-from mailbot.store import OutgoingMail, SqliteStore
+from mailbot.mailer import queue_email
+from mailbot.render import Renderer
+from mailbot.store import SqliteStore
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +85,9 @@ class Learnings:
             "code": code,
         }
         rendered = self.renderer.render("followup", context)
-        envelope = Envelope(bot.name, bot.address, "followup", message_id, now, "auto-generated")
-        msg = compose(envelope, [(member.name, member.email)], rendered)
         key = f"followup:{round_row['slot']}:{group['number']}:{member.email}"
-        self.store.enqueue(
-            OutgoingMail(key, "followup", "followup", bot.address, (member.email,), message_id,
-                         msg.as_bytes()),
-            now,
-        )  # fmt: skip
+        queue_email(self.store, bot, key, "followup", [(member.name, member.email)], rendered,
+                    now, message_id=message_id)  # fmt: skip
 
     # --- capturing ---------------------------------------------------------------------
 

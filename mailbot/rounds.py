@@ -22,8 +22,9 @@ from mailbot.config import Config
 from mailbot.core.membership import Member, State, first_name
 from mailbot.core.pairing import Candidate, make_groups
 from mailbot.core.schedule import Cadence, due_slot, next_slot
-from mailbot.render import Envelope, Renderer, compose
-from mailbot.store import OutgoingMail, SqliteStore, stamp
+from mailbot.mailer import queue_email
+from mailbot.render import Renderer
+from mailbot.store import SqliteStore, stamp
 
 log = logging.getLogger(__name__)
 
@@ -246,39 +247,11 @@ class Rounds:
             **extra,
         }
 
-    def _queue(
-        self,
-        key: str,
-        kind: str,
-        to: list[tuple[str, str]],
-        rendered: Any,
-        now: datetime,
-        message_id: str = "",
-        reply_to: list[tuple[str, str]] | None = None,
-    ) -> None:
-        bot = self.config.bot
-        envelope = Envelope(
-            bot.name,
-            bot.address,
-            kind,
-            message_id or make_msgid(idstring=kind, domain=bot.domain),
-            now,
-            "auto-generated",
-            reply_to=tuple(reply_to or ()),
-        )
-        msg = compose(envelope, to, rendered)
-        self.store.enqueue(
-            OutgoingMail(
-                key,
-                kind,
-                kind,
-                bot.address,
-                tuple(a for _, a in to),
-                envelope.message_id,
-                msg.as_bytes(),
-            ),
-            now,
-        )
+    def _queue(self, key: str, kind: str, to: list[tuple[str, str]], rendered: Any,
+               now: datetime, message_id: str = "",
+               reply_to: list[tuple[str, str]] | None = None) -> None:  # fmt: skip
+        queue_email(self.store, self.config.bot, key, kind, to, rendered, now,
+                    message_id=message_id, reply_to=reply_to)  # fmt: skip
 
 
 def _person(member: Member) -> dict[str, str]:

@@ -44,9 +44,10 @@ from mailbot.core.text import body_text, command_lines
 from mailbot.digests import Digests
 from mailbot.inbox import InboundItem, Inbox
 from mailbot.learnings import Learnings
+from mailbot.mailer import queue_email
 from mailbot.outbox import ConnectionLost, PermanentFailure, TemporaryFailure, Transport
-from mailbot.render import Envelope, Rendered, Renderer, compose
-from mailbot.store import OutgoingMail, QueuedMail, SqliteStore, stamp
+from mailbot.render import Rendered, Renderer
+from mailbot.store import QueuedMail, SqliteStore, stamp
 
 log = logging.getLogger(__name__)
 
@@ -540,23 +541,19 @@ class Service:
                 self.config.limits.replies_per_day,
             )
             return "rate-limited"
-        bot = self.config.bot
-        envelope = Envelope(
-            bot.name,
-            bot.address,
+        queue_email(
+            self.store,
+            self.config.bot,
+            key,
             kind,
-            message_id or self._message_id(kind),
+            [(member.name if member else "", sender)],
+            rendered,
             now,
-            auto,
+            topic=topic,
+            message_id=message_id,
+            auto_submitted=auto,
             in_reply_to=reply_to[0],
             references=reply_to[1],
-        )
-        msg = compose(envelope, [(member.name if member else "", sender)], rendered)
-        self.store.enqueue(
-            OutgoingMail(
-                key, kind, topic, bot.address, (sender,), envelope.message_id, msg.as_bytes()
-            ),
-            now,
         )
         return kind
 

@@ -11,10 +11,12 @@
 * **Attribution lines** ("On ... wrote:" in some twenty languages, also wrapped over up to five
   lines, Gmail's "2016-03-03 17:21 GMT+01:00 Anne <a@x>:", Zoho's "---- On ... wrote ----"),
   **Outlook header blocks** (From/Sent/To/Subject and their German, French, Italian, Spanish,
-  Dutch, Polish, Russian ... forms), "-----Original Message-----", "Begin forwarded message:",
-  "---------- Forwarded message ---------" and a "______" rule over a header block: after new
-  text, such a marker ends the reply, whatever follows (clients do not always quote with ">").
-  Before any new text it is dropped with the quote block under it, and what follows is read.
+  Dutch, Polish, Russian ... forms, alone or under a "______" rule), "-----Original Message-----"
+  and **forwarding** ("---------- Forwarded message ---------", "Begin forwarded message:"):
+  after new text, such a marker ends the reply, whatever follows (clients do not always quote
+  with ">"). Before any new text, an attribution is dropped with the quote under it and a
+  forwarding header is dropped (what follows is read: it is what the person sent), while an
+  Outlook block or "Original Message" means the whole body is history: nothing was typed.
 * **Signatures**: everything from a "-- " (or "--") line on.
 * **Mobile footers** ("Sent from my iPhone", "Get Outlook for Android", "Von meinem iPhone
   gesendet", "Envoyé de mon iPad", "發自我的 iPhone" ...) are removed line by line; text after
@@ -139,30 +141,40 @@ _START = re.compile(
     r"|sonntag)\b)",
     re.IGNORECASE,
 )
-_PRONOUN = re.compile(r"^(?:as|like|i|we|he|she|they|you|someone|somebody|it)\b", re.IGNORECASE)
+# Prose, not an attribution: "As I wrote:", "She wrote:", "My manager wrote:".
+_PRONOUN = re.compile(
+    r"^(?:as|like|i|we|he|she|they|you|someone|somebody|it|my|his|her|our|their|your|the|a|an)"
+    r"\b",
+    re.IGNORECASE,
+)
 _SUBJECT_PRONOUN = re.compile(r"\b(?:i|we|he|she|they|it)\s*$", re.IGNORECASE)
 _FOLLOWING = re.compile(r"^\s*(?:the\s+following|following|as\s+follows)\s*$", re.IGNORECASE)
 # Gmail in some locales: "2016-03-03 17:21 GMT+01:00 Anne <anne@example.org>:".
 _DATE_LED = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[,\s]|$)")
 _GMT = re.compile(r"\bGMT\s*[+-]\s*\d")
-_ENDS_WITH_ADDRESS = re.compile(rf"(?:@[^\s<>]+>?|>|\))\s*{_COLON}?$")
+_ENDS_WITH_ADDRESS = re.compile(rf"@[^\s<>()]+[>)]?\s*{_COLON}?$")
 _ZOHO = re.compile(r"^-{2,}\s*(?P<inner>\S.*?)\s*-{2,}$")
 
+# Reply history: "-----Original Message-----" and its translations.
 _SEPARATOR = re.compile(
-    r"^[-=_*\s]*(?:original\s+message|forwarded\s+message|ursprüngliche\s+nachricht"
-    r"|original-nachricht|weitergeleitete\s+nachricht|message\s+d'origine|message\s+original"
-    r"|message\s+transféré|mensaje\s+original|mensaje\s+reenviado|oorspronkelijk\s+bericht"
-    r"|doorgestuurd\s+bericht|messaggio\s+originale|messaggio\s+inoltrato|mensagem\s+original"
-    r"|mensagem\s+encaminhada|originalmeddelande|vidarebefordrat\s+meddelande"
-    r"|opprinnelig\s+melding|videresendt\s+melding|oprindelig\s+meddelelse"
-    r"|wiadomość\s+oryginalna|oryginalna\s+wiadomość|przekazana\s+wiadomość"
-    r"|исходное\s+сообщение|пересылаемое\s+сообщение|пересланное\s+сообщение"
-    r"|alkuperäinen\s+viesti|původní\s+zpráva|eredeti\s+üzenet|orijinal\s+ileti"
-    r"|原始邮件|原始郵件|転送メッセージ|元のメッセージ)\s*[-=_*\s]*:?$"
+    r"^[-=_*\s]*(?:original\s+message|ursprüngliche\s+nachricht|original-nachricht"
+    r"|message\s+d'origine|message\s+original|mensaje\s+original|oorspronkelijk\s+bericht"
+    r"|messaggio\s+originale|mensagem\s+original|originalmeddelande|opprinnelig\s+melding"
+    r"|oprindelig\s+meddelelse|wiadomość\s+oryginalna|oryginalna\s+wiadomość"
+    r"|исходное\s+сообщение|alkuperäinen\s+viesti|původní\s+zpráva|eredeti\s+üzenet"
+    r"|orijinal\s+ileti|原始邮件|原始郵件|元のメッセージ)\s*[-=_*\s]*:?$",
+    re.IGNORECASE,
+)
+# Forwarding: what follows the header block is someone's message, sent on.
+_FORWARD = re.compile(
+    r"^[-=_*\s]*(?:forwarded\s+message|weitergeleitete\s+nachricht|message\s+transféré"
+    r"|mensaje\s+reenviado|doorgestuurd\s+bericht|messaggio\s+inoltrato"
+    r"|mensagem\s+encaminhada|vidarebefordrat\s+meddelande|videresendt\s+melding"
+    r"|przekazana\s+wiadomość|пересылаемое\s+сообщение|пересланное\s+сообщение"
+    r"|転送メッセージ)\s*[-=_*\s]*:?$"
     r"|^(?:begin\s+forwarded\s+message|anfang\s+der\s+weitergeleiteten\s+nachricht"
     r"|début\s+du\s+message\s+réexpédié|inicio\s+del\s+mensaje\s+reenviado"
-    r"|inizio\s+messaggio\s+inoltrato|início\s+da\s+mensagem\s+reencaminhada"
-    r"|doorgestuurd\s+bericht)\s*:?$",
+    r"|inizio\s+messaggio\s+inoltrato|início\s+da\s+mensagem\s+reencaminhada)\s*:?$",
     re.IGNORECASE,
 )
 _RULE = re.compile(r"^(?:_{10,}|-{10,}|={10,})$")
@@ -225,6 +237,7 @@ _SENTENCE_END = re.compile(r"[.!?]$")
 _LOOKS_QUOTED = re.compile(r"^(?:\||\w{1,12}>)")
 
 _MAX_LINE = 500  # longer lines are never markers: attributions and header lines are short
+_HEADER_LINES = 24  # a header block (From, Sent, To, Cc, Subject, wrapped) is no longer
 _WRAP_LINES = 5  # an attribution may be wrapped over this many lines (blank lines included)
 _SIGNATURE_LINES = 8  # a signature longer than this is not obviously one
 _SUSPICION_RATIO = 4
@@ -240,7 +253,8 @@ class _Kind(Enum):
     footer = "footer"
     signature = "signature"  # the "-- " delimiter
     attribution = "attribution"
-    header = "header"  # Outlook header block, separator, forwarded-message intro
+    header = "header"  # Outlook header block, "Original Message" separator
+    forward = "forward"  # "Forwarded message" / "Begin forwarded message:" and its headers
 
 
 @dataclass(frozen=True)
@@ -262,14 +276,16 @@ def _classify(clean: list[str]) -> list[_Item]:
             pass
         elif not line:
             kind = _Kind.blank
-        elif line in ("--", "-- "):
+        elif line == "--":
             kind = _Kind.signature
         elif line.startswith(">"):
             kind = _Kind.quote
         elif _is_footer(line):
             kind = _Kind.footer
         elif len(line) <= _MAX_LINE:
-            if width := _header_width(clean, index):
+            if _FORWARD.match(line):
+                kind, width = _Kind.forward, 1 + _header_after(clean, index + 1)
+            elif width := _header_width(clean, index):
                 kind = _Kind.header
             elif width := _attribution_width(clean, index):
                 kind = _Kind.attribution
@@ -338,7 +354,8 @@ def _header_block(clean: list[str], index: int) -> int:
     from_address = has_from = False
     end = index
     position = index
-    while position < len(clean) and clean[position] and position - end <= 2:
+    limit = min(len(clean), index + _HEADER_LINES)
+    while position < limit and clean[position] and position - end <= 2:
         match = _FIELD.match(clean[position])
         if match:
             fields += 1
@@ -477,7 +494,8 @@ class _Outcome:
     suspicion: str  # "" unless the cut looks like it took new text (see extract_reply)
 
 
-_CONTENT = (_Kind.text, _Kind.quote, _Kind.attribution, _Kind.header, _Kind.signature)
+_MARKERS = (_Kind.attribution, _Kind.header, _Kind.forward, _Kind.signature)
+_CONTENT = (_Kind.text, _Kind.quote, *_MARKERS)
 
 
 def _extract(text: str) -> _Outcome:
@@ -489,7 +507,7 @@ def _extract(text: str) -> _Outcome:
     cut: _Item | None = None
     while position < len(items):
         item = items[position]
-        if item.kind in (_Kind.signature, _Kind.header):
+        if item.kind in (_Kind.signature, _Kind.header, _Kind.forward):
             cut = item
             break
         if item.kind is _Kind.attribution:
@@ -510,7 +528,7 @@ def _extract(text: str) -> _Outcome:
 
 
 def _skip_leading_history(items: list[_Item]) -> int:
-    """Past attributions and header blocks before any new text, with the quote under them.
+    """Past attributions and forwarding headers before any new text, with the quote under them.
 
     The quote under a leading attribution is the history of a bottom-post, unless more quote
     blocks are answered further down: then the reply is interleaved and the quote is kept.
@@ -522,9 +540,9 @@ def _skip_leading_history(items: list[_Item]) -> int:
             position += 1
         if position >= len(items) or items[position].kind not in (
             _Kind.attribution,
-            _Kind.header,
+            _Kind.forward,
         ):
-            return position
+            return position  # new text, or reply history (an Outlook block) with none above
         position += 1
         while position < len(items) and items[position].kind is _Kind.blank:
             position += 1
@@ -609,7 +627,7 @@ def _suspicion(
         return ""
     unquoted = quoted = lines = 0
     for item in items[position + 1 :]:
-        if item.kind in (_Kind.attribution, _Kind.header, _Kind.signature):
+        if item.kind in _MARKERS:
             break
         if item.kind is _Kind.footer:
             continue
