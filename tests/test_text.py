@@ -517,3 +517,11 @@ def test_body_text_never_raises_on_bytes(raw: bytes) -> None:
 def test_html_and_lines_never_raise(text: str) -> None:
     assert isinstance(command_lines(html_to_text(text)), list)
     assert isinstance(command_lines(text, limit=5), list)
+
+
+def test_outlook_stop_spelling_rule_and_owa_prefixed_ids_start_the_history():
+    html = '<div>New text here</div><hr id="stopSpelling"><div>From: Bot<br>Old text</div>'
+    assert html_to_text(html).splitlines()[0] == "New text here"
+    assert all(line.startswith(">") for line in html_to_text(html).splitlines()[1:] if line)
+    owa = '<p>Mine</p><div id="x_divRplyFwdMsg"><b>From:</b> Bot</div><div>Theirs</div>'
+    assert [ln for ln in html_to_text(owa).splitlines() if not ln.startswith(">")] == ["Mine"]

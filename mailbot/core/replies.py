@@ -54,17 +54,17 @@ def extract_reply(msg: EmailMessage) -> Extracted:
 
     `needs_review` is True exactly when:
 
-    1. the new text is empty (reason "empty message" when the body had no text at all, else
+    1. the new text is empty (reason "empty message" when the body has no text at all, else
        "nothing left after removing quotes"); or
-    2. reading stopped at a marker whose cut part does not look like history, and the unquoted
-       text cut there is more than four times the kept text (both counted in non-space
-       characters). The cut part is what follows the marker up to the next marker. It does not
-       look like history when the marker is an attribution line and the cut part has more
-       unquoted than quoted characters (history under an attribution is quoted; lines starting
-       with "|" or "Name>" count as quoted here), or when the
-       marker is a signature delimiter followed by more than 8 non-blank lines (a signature is
-       short). Outlook header blocks, "Original Message" and forwarding separators are followed
-       by unquoted history by design, so cutting there is never suspicious.
+    2. the kept text is tiny next to a cut that does not look like history. Reading stopped at
+       * an attribution line, and the part cut under it (up to the next marker) has more
+         unquoted than quoted characters (lines starting with ">", "|" or "Name>" count as
+         quoted): history under an attribution is normally quoted; or at
+       * a signature delimiter followed by more than 8 unquoted non-blank lines (up to the next
+         marker): signatures are short;
+       and the unquoted non-space characters of that part are more than 4 times those of the
+       kept text. Outlook header blocks, "Original Message" and forwarding headers are followed
+       by unquoted history by design, so a cut there is never suspicious.
     """
     try:
         raw = _normalise_newlines(body_text(msg))
@@ -180,7 +180,8 @@ _FORWARD = re.compile(
 _RULE = re.compile(r"^(?:_{10,}|-{10,}|={10,})$")
 
 _FROM_FIELDS = (
-    r"from|von|de|van|da|från|fra|od|от|kimden|lähettäjä|feladó|mittente|发件人|寄件者|差出人"
+    r"from|von|de|van|da|från|fra|od|от|kimden|gönderen|lähettäjä|feladó|mittente|de\s+la|από"
+    r"|发件人|寄件者|差出人"
     r"|보낸\s*사람"
 )
 _OTHER_FIELDS = (
@@ -189,7 +190,8 @@ _OTHER_FIELDS = (
     r"|beantwoorden|inviato|data|oggetto|risposta|rispondi\s+a|assunto|skickat|till|ämne|kopia"
     r"|sendt|til|emne|wysłano|wysłane|do|temat|dw|отправлено|дата|кому|тема|копия|kime|konu"
     r"|tarih|gönderildi|gönderilen|lähetetty|vastaanottaja|aihe|päivämäärä|elküldve|címzett"
-    r"|tárgy|dátum|收件人|发送时间|发送日期|主题|日期|时间|抄送|收件者|主旨|傳送時間|副本"
+    r"|tárgy|dátum|küldve|odesláno|odoslané|komu|předmět|predmet|trimis|către|subiect"
+    r"|προς|θέμα|ημερομηνία|στάλθηκε|收件人|发送时间|发送日期|主题|日期|时间|抄送|收件者|主旨|傳送時間|副本"
     r"|送信日時|宛先|件名|받는\s*사람|보낸\s*날짜|제목"
 )
 _FIELD = re.compile(
@@ -204,10 +206,10 @@ _DEVICES = (
     r"|k-9|windows"
 )
 _FOOTER = re.compile(
-    r"^(?:sent\s+(?:from|via|with|using|by|on)\s+"
+    r"^(?:sent\s+(?:from|via|with|using|by)\s+"
     rf"(?:my\s+\S.{{0,60}}|(?:a|an)\s+(?:\S+\s+)?(?:{_DEVICES})\b.{{0,40}}"
     rf"|(?:\S+\s+){{0,3}}?(?:{_DEVICES})\b.{{0,40}})"
-    rf"|(?:\S+\s+)?from\s+(?:my\s+)?(?:{_DEVICES})\b.{{0,20}}"
+    r"|(?:\S+\s+)?from\s+(?:my\s+)?(?:mobile|phone|iphone|ipad|android|blackberry|cell)\b.{0,12}"
     r"|get\s+outlook\s+for\s+\S+.{0,30}"
     r"|envoyé\s+(?:de|depuis|à\s+partir\s+de)\s+(?:mon|ma|un|une)\s+.{1,40}"
     r"|(?:von|mit)\s+meinem\s+.{1,40}\s+gesendet"
@@ -316,7 +318,7 @@ def _is_footer(line: str) -> bool:
         return False
     plain = _URL.sub("", _MARKDOWN_LINK.sub(r"\1", line))
     plain = plain.strip(" ()<>[]*_").rstrip(" .!")
-    return bool(plain) and bool(_FOOTER.match(plain))
+    return bool(plain) and ":" not in plain and bool(_FOOTER.match(plain))
 
 
 # ---- Outlook header blocks and separators
@@ -346,12 +348,13 @@ def _header_block(clean: list[str], index: int) -> int:
     """Width of From/Sent/To/Subject-style lines at `index` (with wrapped values), else 0.
 
     It takes a From field and two other fields, or a From field holding an address and one
-    other field; up to two unlabelled lines may sit between fields (a wrapped Subject).
+    other field, and somewhere an address, a time or a year; up to two unlabelled lines may sit
+    between fields (a wrapped Subject).
     """
     if index >= len(clean) or not _FIELD.match(clean[index]):
         return 0
     fields = 0
-    from_address = has_from = False
+    from_address = has_from = dated = False
     end = index
     position = index
     limit = min(len(clean), index + _HEADER_LINES)
@@ -359,12 +362,17 @@ def _header_block(clean: list[str], index: int) -> int:
         match = _FIELD.match(clean[position])
         if match:
             fields += 1
+            dated = dated or bool(
+                _EMAIL.search(clean[position])
+                or _TIME.search(clean[position])
+                or _DATE.search(clean[position])
+            )
             if match.group("from"):
                 has_from = True
                 from_address = from_address or bool(_EMAIL.search(clean[position]))
             end = position
         position += 1
-    if has_from and (fields >= 3 or (fields >= 2 and from_address)):
+    if has_from and dated and (fields >= 3 or (fields >= 2 and from_address)):
         return end + 1 - index
     return 0
 
@@ -386,19 +394,21 @@ def _attribution_width(clean: list[str], index: int) -> int:
 
 
 def _is_attribution(line: str) -> bool:
-    """One line that names a date/time or an address and ends like an attribution."""
+    """One line that ends like an attribution and names an address, or a date with a time or
+    in a usual opening ("On", "Am", "Le" ..., a weekday)."""
     if _is_date_led(line) or _is_address_led(line):
         return True
     match = _ATTRIBUTION.match(line)
     if not match or _PRONOUN.match(line) or _SUBJECT_PRONOUN.search(match.group("head")):
         return False
     tail = match.group("tail")
-    if tail.strip() and not (_FOLLOWING.match(tail) or "@" in tail or _TIME.search(tail)
-                             or _DATE.search(tail)):  # fmt: skip
+    if tail.strip() and not (
+        _FOLLOWING.match(tail) or "@" in tail or _TIME.search(tail) or _DATE.search(tail)
+    ):
         return False  # "At 10:30 Anne wrote on the board:" is prose
-    if _EMAIL.search(line) or _TIME.search(line):
+    if _EMAIL.search(line):
         return True
-    return bool(_START.match(line) and _DATE.search(line))
+    return bool(_DATE.search(line) and (_TIME.search(line) or _START.match(line)))
 
 
 def _is_date_led(line: str) -> bool:

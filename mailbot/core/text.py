@@ -183,7 +183,9 @@ _QUOTE_CLASSES = {"gmail_quote", "gmail_quote_container", "moz-cite-prefix",
                   "protonmail_quote"}  # fmt: skip
 _SIGNATURE_CLASSES = {"gmail_signature", "moz-signature"}
 # Outlook starts the quoted history here; the original message follows outside the div.
-_HISTORY_IDS = {"divrplyfwdmsg", "appendonsend"}
+# OWA prefixes ids with "x_" when it re-quotes; Outlook 2010+ marks the cut with hr#stopSpelling.
+_HISTORY_IDS = {"divrplyfwdmsg", "appendonsend", "x_divrplyfwdmsg", "x_appendonsend",
+                "stopspelling"}  # fmt: skip
 _HISTORY_STYLES = ("border-top:solid#e1e1e1", "border-top:solid#b5c4df")
 _MAX_OPEN_TAGS = 500  # unclosed tags beyond this are ignored rather than tracked
 _SPACES = re.compile(r"\s+")
@@ -232,12 +234,12 @@ class _TextParser(HTMLParser):
             self.newline()
         elif tag in ("td", "th"):
             self.space()
-        if tag in _VOID_TAGS or len(self.stack) >= _MAX_OPEN_TAGS:
-            return
         attributes = {name: value or "" for name, value in attrs}
-        if _starts_history(attributes):
+        if _starts_history(attributes):  # may be a void <hr>, so before the check below
             self.newline()
             self.history = True
+        if tag in _VOID_TAGS or len(self.stack) >= _MAX_OPEN_TAGS:
+            return
         self.stack.append((tag, _quote_kind(tag, attributes)))
         if _is_signature(attributes):
             self.newline()

@@ -1,0 +1,274 @@
+"""Reply extraction against the shared corpus: mailbot's extractor and a naive baseline, one run.
+
+    python benchmarks/replies.py [--verbose] [--corpus DIR] [--repeat N]
+
+Cases live in ``../shared/corpora/replies/cases/`` (read there, never copied into the project):
+``.txt`` bodies go to ``extract_text``, ``.eml`` whole messages (parsed with
+``email.policy.default``) to ``extract_reply(...).text``, ``.html`` parts to ``extract_html``.
+Each result is compared with ``expected/<stem>.txt`` after the corpus README's normalisation
+(line endings to ``\\n``, trailing spaces stripped per line, runs of blank lines collapsed, the
+whole stripped); ``.html`` cases are compared with all whitespace removed.
+
+A failure **loses text** when a line of the expected text is missing from ours (for ``.html``:
+not found in ours, whitespace removed), and **leaves junk** when ours has a line that is not in
+the expected text; one failure can do both. **baseline** is a naive extractor run on the same
+text (``body_text`` for messages, ``html_to_text`` for HTML): it cuts at the first line that
+starts with ">" or is an "On ... wrote:" line. **review** counts cases ours flags for review
+(``Extracted.needs_review``; bodies are wrapped in a message to read it). Times are per
+message, the extraction alone (messages are parsed beforehand), best of ``--repeat`` runs.
+
+Nothing here asserts: it prints tables, then one line per target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import email
+import email.policy
+import re
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mailbot.core.replies import extract_html, extract_reply, extract_text  # noqa: E402
+from mailbot.core.text import body_text, html_to_text  # noqa: E402
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "replies"
+KINDS = {".txt": "text body", ".eml": "message", ".html": "HTML part"}
+# Topics by words in the file name; talon's messages and HTML parts are one client each.
+TOPICS = [
+    ("email_headers", "Outlook header block"),
+    ("embedded_email", "attribution + history"),
+    ("forwarded", "forwarded message"),
+    ("signatures", "mobile footers"),
+    ("quote", "quotes"),
+    ("spam", "quotes"),
+    ("spacers", "formatting"),
+    ("formatting", "formatting"),
+    ("html_", "client HTML part"),
+]
+KIND_TOPICS = {".eml": "client message", ".html": "client HTML part", ".txt": "other text body"}
+NAIVE_CUT = re.compile(r"^(?:>|On\s.*wrote:\s*$)")
+
+
+@dataclass
+class Case:
+    stem: str
+    kind: str  # ".txt", ".eml" or ".html"
+    source: str  # filename prefix: "discourse", "talon", ...
+    topic: str  # from TOPICS: "attribution + history", "Outlook header block" ...
+    payload: str | EmailMessage
+    expected: str
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    loses: bool
+    junk: bool
+    got: str
+
+
+def load(corpus: Path) -> list[Case]:
+    cases = []
+    for path in sorted((corpus / "cases").iterdir()):
+        if path.suffix not in KINDS:
+            continue
+        expected = (corpus / "expected" / f"{path.stem}.txt").read_text(encoding="utf-8")
+        payload: str | EmailMessage
+        if path.suffix == ".eml":
+            parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            assert isinstance(parsed, EmailMessage)
+            payload = parsed
+        else:
+            payload = path.read_text(encoding="utf-8", errors="replace")
+        source, _, rest = path.stem.partition("_")
+        topic = next((name for key, name in TOPICS if key in rest), KIND_TOPICS[path.suffix])
+        cases.append(Case(path.stem, path.suffix, source, topic, payload, expected))
+    return cases
+
+
+# --------------------------------------------------------------------------- extractors
+
+
+def ours(case: Case) -> str:
+    if isinstance(case.payload, EmailMessage):
+        return extract_reply(case.payload).text
+    if case.kind == ".html":
+        return extract_html(case.payload)
+    return extract_text(case.payload)
+
+
+def naive(case: Case) -> str:
+    if isinstance(case.payload, EmailMessage):
+        text = body_text(case.payload)
+    elif case.kind == ".html":
+        text = html_to_text(case.payload)
+    else:
+        text = case.payload
+    kept = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if NAIVE_CUT.match(line.strip()):
+            break
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def as_message(case: Case) -> EmailMessage:
+    """The case as a whole message (bodies wrapped in one), to read `needs_review`."""
+    if isinstance(case.payload, EmailMessage):
+        return case.payload
+    msg = EmailMessage()
+    msg["From"] = "Anne Person <anne@example.org>"
+    msg["Subject"] = "Re: how did it go?"
+    msg.set_content(case.payload, subtype="html" if case.kind == ".html" else "plain")
+    return msg
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def normalise(text: str) -> str:
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def squeeze(text: str) -> str:
+    return "".join(text.split())
+
+
+def judge(case: Case, got: str) -> Verdict:
+    got, want = normalise(got), normalise(case.expected)
+    if case.kind == ".html":
+        passed = squeeze(got) == squeeze(want)
+        loses = any(squeeze(line) not in squeeze(got) for line in want.splitlines())
+        junk = any(squeeze(line) not in squeeze(want) for line in got.splitlines())
+    else:
+        passed = got == want
+        ours_lines = {line.strip() for line in got.splitlines()}
+        want_lines = {line.strip() for line in want.splitlines()}
+        loses = bool(want_lines - ours_lines - {""})
+        junk = bool(ours_lines - want_lines - {""})
+    return Verdict(passed, not passed and loses, not passed and junk, got)
+
+
+def timed(extractor: Callable[[Case], str], cases: list[Case], repeat: int) -> list[float]:
+    """Seconds per case: the best of `repeat` runs of each case."""
+    best = [float("inf")] * len(cases)
+    for _ in range(repeat):
+        for index, case in enumerate(cases):
+            start = time.perf_counter()
+            extractor(case)
+            best[index] = min(best[index], time.perf_counter() - start)
+    return best
+
+
+# --------------------------------------------------------------------------- report
+
+
+def table(title: str, groups: dict[str, list[int]], mine: list[Verdict], base: list[Verdict]):
+    print(f"{title:<24} {'cases':>5} {'ours':>6} {'baseline':>9}")
+    for name in sorted(groups):
+        members = groups[name]
+        passed = sum(mine[i].passed for i in members)
+        baseline = sum(base[i].passed for i in members)
+        print(f"{name:<24} {len(members):>5} {passed:>6} {baseline:>9}")
+    print()
+
+
+def diff(case: Case, got: str, limit: int = 24) -> list[str]:
+    want = normalise(case.expected)
+    lines = list(
+        difflib.unified_diff(want.splitlines(), got.splitlines(), "expected", "ours", lineterm="")
+    )
+    return lines[:limit] + (["..."] if len(lines) > limit else [])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--verbose", action="store_true", help="show each failing case's diff")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--repeat", type=int, default=20, help="timing runs (best is kept)")
+    args = parser.parse_args()
+
+    cases = load(args.corpus)
+    mine = [judge(case, ours(case)) for case in cases]
+    base = [judge(case, naive(case)) for case in cases]
+    reviews = [
+        (case.stem, result.reason)
+        for case in cases
+        if (result := extract_reply(as_message(case))).needs_review
+    ]
+
+    print(f"Reply extraction: {len(cases)} cases from {args.corpus}\n")
+    by_source: dict[str, list[int]] = defaultdict(list)
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    by_topic: dict[str, list[int]] = defaultdict(list)
+    for index, case in enumerate(cases):
+        by_source[case.source].append(index)
+        by_kind[f"{case.kind} {KINDS[case.kind]}"].append(index)
+        by_topic[case.topic].append(index)
+    table("source", by_source, mine, base)
+    table("case type", by_kind, mine, base)
+    table("topic", by_topic, mine, base)
+
+    def row(label: str, cases_count: str, mine_count: object, base_count: object) -> None:
+        print(f"{label:<24} {cases_count:>5} {mine_count!s:>6} {base_count!s:>9}")
+
+    row("all", str(len(cases)), sum(v.passed for v in mine), sum(v.passed for v in base))
+    row("failures: lose text", "", sum(v.loses for v in mine), sum(v.loses for v in base))
+    row("failures: leave junk", "", sum(v.junk for v in mine), sum(v.junk for v in base))
+    row("flagged for review", "", len(reviews), "-")
+    for stem, reason in reviews:
+        print(f"  review: {stem}: {reason}")
+    print()
+
+    mine_times = timed(ours, cases, args.repeat)
+    base_times = timed(naive, cases, args.repeat)
+    for name, times in (("ours", mine_times), ("baseline", base_times)):
+        mean = sum(times) / len(times) * 1e6
+        slowest = max(times) * 1e6
+        worst = cases[times.index(max(times))].stem
+        print(f"time per message, {name:<9} mean {mean:8.1f} µs   max {slowest:8.1f} µs ({worst})")
+    print()
+
+    failing = [i for i in range(len(cases)) if not mine[i].passed]
+    if args.verbose:
+        for index in failing:
+            case, verdict = cases[index], mine[index]
+            what = ", ".join(
+                label
+                for label, flag in (("loses text", verdict.loses), ("junk", verdict.junk))
+                if flag
+            )
+            print(f"FAIL {case.stem}{case.kind} ({what or 'whitespace'})")
+            for line in diff(case, verdict.got):
+                print(f"    {line}")
+        if failing:
+            print()
+    elif failing:
+        print("failing: " + ", ".join(cases[i].stem for i in failing) + "  (--verbose for diffs)")
+        print()
+
+    passed, baseline = sum(v.passed for v in mine), sum(v.passed for v in base)
+    print(
+        f"target: every case passes ............ {'yes' if passed == len(cases) else 'no'} "
+        f"({passed}/{len(cases)}; baseline {baseline}/{len(cases)})"
+    )
+    lost = sum(v.loses for v in mine)
+    print(f"target: no case loses text ........... {'yes' if not lost else 'no'} ({lost})")
+
+
+if __name__ == "__main__":
+    main()
