@@ -227,8 +227,9 @@ def followup(ctx: Context) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --preview: also write the HTML part to this file.",
 )
+@click.option("--force", is_flag=True, help="Send even with nothing new to report.")
 @pass_context
-def digest(ctx: Context, preview: bool, html_file: Path | None) -> None:
+def digest(ctx: Context, preview: bool, html_file: Path | None, force: bool) -> None:
     """Make the digest now: to the admins for approval (if moderated), else to the readers."""
     with ctx.app() as app:
         digests = app.service.digests
@@ -241,6 +242,9 @@ def digest(ctx: Context, preview: bool, html_file: Path | None) -> None:
                 html_file.write_text(rendered.html, encoding="utf-8")
                 click.echo(f"(HTML written to {html_file})", err=True)
             return
+        content, _ = digests.build()
+        if not content.items and not content.groups and not force:
+            raise MailbotError("nothing new since the last digest; use --force to send anyway")
         digest_id = digests.start()
         status = next(d["status"] for d in app.store.digests() if d["id"] == digest_id)
     if status == "preview":

@@ -85,10 +85,21 @@ class Digests:
             return None
         return self.start()
 
+    def waiting(self) -> dict[str, Any] | None:
+        """A digest sent to the admins and not yet approved, if any."""
+        return next((d for d in self.store.digests() if d["status"] == "preview"), None)
+
     def start(self) -> int:
-        """Make the next digest: a preview for the admins, or straight to the readers."""
+        """Make the next digest: a preview for the admins, or straight to the readers.
+
+        While one waits for approval no second one is made (its id is returned), so two
+        triggers never put the same learnings in front of readers twice.
+        """
         now = self.clock.now()
         with self.store.atomic():
+            pending = self.waiting()
+            if pending is not None:
+                return int(pending["id"])
             digest, _ = self.build()
             moderated = self.config.digest.moderation and bool(self.config.bot.admins)
             preview_id = make_msgid(idstring="digest-preview", domain=self.config.bot.domain)

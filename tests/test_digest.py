@@ -144,3 +144,31 @@ def test_the_digest_is_archived_and_learnings_are_not_repeated(world):
     assert row["status"] == "sent" and row["recipients"] == 2
     following, _ = world.service.digests.build()
     assert following.items == [] and following.issue == 2
+
+
+def test_a_second_trigger_while_a_preview_waits_makes_no_second_digest(world):
+    first = world.service.digests.start()
+    assert world.service.digests.start() == first
+    world.service.send(world.transport)
+    assert len([m for m in world.transport.messages()
+                if m["X-Mailbot-Kind"] == "digest-preview"]) == 1  # fmt: skip
+
+
+def test_organisers_can_override_the_digest_templates(tmp_path):
+    folder = tmp_path / "my-templates"
+    folder.mkdir()
+    (folder / "digest.txt").write_text(
+        '{% extends "_layout.txt" %}{% block subject %}Our news {{ digest.title }}'
+        "{% endblock %}{% block body %}Custom body{% endblock %}"
+    )
+    w = make_world(tmp_path, digest={"templates": "my-templates", "moderation": False})
+    from mailbot.render import Renderer
+
+    w.service.digests.renderer = Renderer(w.config.digest.templates)
+    rows, _ = parse_roster("email\na@example.org\n")
+    w.service.import_members(rows, confirmed=True)
+    w.service.digests.start()
+    w.service.send(w.transport)
+    [msg] = w.transport.messages()
+    assert str(msg["Subject"]).startswith("Our news Vol ")
+    assert body(msg).startswith("Custom body")
