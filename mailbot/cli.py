@@ -234,15 +234,16 @@ def digest(ctx: Context, preview: bool, html_file: Path | None, force: bool) -> 
     with ctx.app() as app:
         digests = app.service.digests
         if preview:
-            content, _ = digests.build()
-            rendered = digests.render(content)
+            rendered = digests.render(digests.build())
             click.echo(f"Subject: {rendered.subject}\n")
             click.echo(rendered.text, nl=False)
             if html_file:
                 html_file.write_text(rendered.html, encoding="utf-8")
                 click.echo(f"(HTML written to {html_file})", err=True)
             return
-        content, _ = digests.build()
+        if digests.waiting() is not None:
+            raise MailbotError("a digest is already waiting for the admins' approval")
+        content = digests.build()
         if not content.items and not content.groups and not force:
             raise MailbotError("nothing new since the last digest; use --force to send anyway")
         digest_id = digests.start()

@@ -37,24 +37,32 @@ class Digests:
 
     # --- content -----------------------------------------------------------------------
 
-    def build(
-        self, dropped: frozenset[int] = frozenset(), numbered: dict[str, Any] | None = None
-    ) -> tuple[Digest, list[dict[str, Any]]]:
-        """The next digest (or the archived one ``numbered``) and its learnings; no writes."""
+    def build(self, row: dict[str, Any] | None = None) -> Digest:
+        """The next digest, or the archived ``row`` as moderated (its listed items minus the
+        dropped ones, numbered as in its preview); changes nothing."""
         now = self.clock.now()
         sent = [d for d in self.store.digests() if d["status"] == "sent"]
         since = sent[-1]["sent_at"] if sent else EPOCH
-        year = now.astimezone(self.config.tz).year
-        issue = 1 + sum(1 for d in self.store.digests() if d["year"] == year)
-        if numbered is not None:
-            year, issue = numbered["year"], numbered["issue"]
         learnings = [
-            {**row, "first_name": first_name(row["name"] or "")}
-            for row in self.store.unpublished_learnings()
+            {**x, "first_name": first_name(x["name"] or "")}
+            for x in self.store.unpublished_learnings()
         ]
-        digest = build_digest(learnings, self.store.round_stats(since),
-                              self.store.new_member_count(since), year, issue, dropped)  # fmt: skip
-        return digest, learnings
+        if row is None:
+            year = now.astimezone(self.config.tz).year
+            issue = 1 + sum(1 for d in self.store.digests() if d["year"] == year)
+            only: list[int] | None = None
+            dropped: frozenset[int] = frozenset()
+        else:
+            year, issue = row["year"], row["issue"]
+            only = json.loads(row["items"] or "[]")
+            dropped = frozenset(json.loads(row["dropped"] or "[]"))
+        if only is not None:
+            order = {learning_id: n for n, learning_id in enumerate(only)}
+            learnings = sorted((x for x in learnings if x["id"] in order),
+                               key=lambda x: order[x["id"]])  # fmt: skip
+        return build_digest(learnings, self.store.round_stats(since),
+                            self.store.new_member_count(since), year, issue, dropped,
+                            chart=self.store.round_stats(since, last=6))  # fmt: skip
 
     def render(self, digest: Digest) -> Rendered:
         context = self._context(digest=digest)
@@ -79,7 +87,7 @@ class Digests:
         last = datetime.fromisoformat(digests[-1]["created_at"]) if digests else None
         if due_slot(cadence, now, self.config.tz, datetime.fromisoformat(since), last) is None:
             return None
-        digest, _ = self.build()
+        digest = self.build()
         if not digest.items and not digest.groups:
             log.info("digest skipped: no round and no learning since the last one")
             return None
@@ -92,40 +100,49 @@ class Digests:
     def start(self) -> int:
         """Make the next digest: a preview for the admins, or straight to the readers.
 
-        While one waits for approval no second one is made (its id is returned), so two
-        triggers never put the same learnings in front of readers twice.
+        The preview's numbered list is stored with the digest: ``drop N`` and ``approve``
+        act on exactly what the admins saw, and learnings arriving later wait for the next
+        digest. While one waits for approval no second one is made (its id is returned).
         """
         now = self.clock.now()
         with self.store.atomic():
             pending = self.waiting()
             if pending is not None:
                 return int(pending["id"])
-            digest, _ = self.build()
+            digest = self.build()
+            items = [item.learning_id for item in digest.items]
             moderated = self.config.digest.moderation and bool(self.config.bot.admins)
             preview_id = make_msgid(idstring="digest-preview", domain=self.config.bot.domain)
-            digest_id = self.store.add_digest(digest.year, digest.issue,
-                                              "preview" if moderated else "sending",
-                                              preview_id if moderated else "", now)  # fmt: skip
+            status = "preview" if moderated else "sending"
+            preview = preview_id if moderated else ""
+            digest_id = self.store.add_digest(
+                digest.year, digest.issue, status, preview, items, now
+            )
             if moderated:
                 self._preview(digest_id, digest, preview_id, now)
             else:
-                self._send(digest_id, frozenset(), now)
+                self._send(digest_id, now)
         return digest_id
 
     def moderate(self, row: dict[str, Any], approve: bool, drop: set[int]) -> dict[str, Any]:
         """An admin's answer to a preview; returns what to tell them."""
         now = self.clock.now()
+        answer: dict[str, Any] = {"approved": False, "dropped": [], "unknown": [],
+                                  "status": row["status"], "recipients": row["recipients"],
+                                  "sent_at": row["sent_at"] or ""}  # fmt: skip
+        if row["status"] != "preview":
+            return answer
+        listed = json.loads(row["items"] or "[]")
         dropped = set(json.loads(row["dropped"] or "[]"))
-        digest, _ = self.build(frozenset(dropped), row)
-        by_number = {item.number: item.learning_id for item in digest.items}
-        removed = sorted(n for n in drop if n in by_number)
-        dropped.update(by_number[n] for n in removed)
-        self.store.update_digest(row["id"], dropped=json.dumps(sorted(dropped)))
-        readers = 0
-        if approve and row["status"] == "preview":
-            readers = self._send(row["id"], frozenset(dropped), now)
-        return {"approved": approve and row["status"] == "preview", "dropped": removed,
-                "recipients": readers}  # fmt: skip
+        answer["dropped"] = sorted(n for n in drop if 1 <= n <= len(listed))
+        answer["unknown"] = sorted(n for n in drop if not 1 <= n <= len(listed))
+        dropped.update(listed[n - 1] for n in answer["dropped"])
+        with self.store.atomic():
+            self.store.update_digest(row["id"], dropped=json.dumps(sorted(dropped)))
+            if approve:
+                answer["recipients"] = self._send(row["id"], now)
+                answer["approved"] = True
+        return answer
 
     def expire_previews(self) -> None:
         now = self.clock.now()
@@ -138,8 +155,7 @@ class Digests:
                 continue
             with self.store.atomic():
                 if self.config.digest.on_timeout == "send":
-                    dropped = frozenset(json.loads(row["dropped"] or "[]"))
-                    self._send(row["id"], dropped, now)
+                    self._send(row["id"], now)
                 else:
                     self.store.update_digest(row["id"], status="held", decided_at=stamp(now))
             log.info("digest %s: no admin answer in time, %s", row["id"],
@@ -159,15 +175,20 @@ class Digests:
         self._queue(f"digest-preview:{digest_id}", "digest-preview", admins, rendered, now,
                     message_id)  # fmt: skip
 
-    def _send(self, digest_id: int, dropped: frozenset[int], now: datetime) -> int:
+    def _send(self, digest_id: int, now: datetime) -> int:
         row = next(d for d in self.store.digests() if d["id"] == digest_id)
-        digest, _ = self.build(dropped, row)
+        digest = self.build(row)
         rendered = self.render(digest)
         readers = self.store.digest_recipients()
         for member in readers:
-            self._queue(f"digest:{digest_id}:{member.email}", "digest",
-                        [(member.name, member.email)], rendered, now)  # fmt: skip
-        self.store.publish_learnings([item.learning_id for item in digest.items], digest_id)
+            # Unsubscribing from the digest should stop the digest, not the membership.
+            unsubscribe = "digest off" if member.pairing else "leave"
+            queue_email(self.store, self.config.bot, f"digest:{digest_id}:{member.email}",
+                        "digest", [(member.name, member.email)], rendered, now,
+                        unsubscribe=unsubscribe)  # fmt: skip
+        # Dropped learnings are settled by this digest too: they never come back.
+        listed = json.loads(row["items"] or "[]") or [i.learning_id for i in digest.items]
+        self.store.publish_learnings(listed, digest_id)
         self.store.update_digest(digest_id, status="sent", sent_at=stamp(now),
                                  decided_at=stamp(now), recipients=len(readers))  # fmt: skip
         log.info("digest %s (%s) queued for %d reader(s)", digest_id, digest.title, len(readers))

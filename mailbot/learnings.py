@@ -20,7 +20,7 @@ from typing import Any
 
 from mailbot.clock import Clock
 from mailbot.config import Config
-from mailbot.core.learnings import read_answer
+from mailbot.core.learnings import read_answer, too_short
 from mailbot.core.membership import Member, State, first_name
 from mailbot.core.replies import extract_reply
 from mailbot.mailer import queue_email
@@ -81,7 +81,7 @@ class Learnings:
         context = {
             "bot": {"name": bot.name, "address": bot.address},
             "person": {"first_name": first_name(member.name), "org": member.org},
-            "others": [first_name(m.name) or m.email for m in others],
+            "others": [first_name(m.name) or m.email for m in others] or ["your match"],
             "code": code,
         }
         rendered = self.renderer.render("followup", context)
@@ -98,7 +98,15 @@ class Learnings:
         answer = read_answer(extracted.text, subject)
         self.store.answer_followup(followup, answer.met, now)
         context: dict[str, Any] = {"met": answer.met, "visibility": answer.visibility.value,
-                                   "learning": bool(answer.learning), "review": False}  # fmt: skip
+                                   "learning": bool(answer.learning), "review": False,
+                                   "changed": False}  # fmt: skip
+        if not answer.learning and answer.met is None and answer.visibility != "public":
+            # A bare "private" or "anonymous": it is about what they sent before.
+            earlier = self.store.latest_unpublished_learning(followup["email"])
+            if earlier is not None:
+                self.store.set_visibility(earlier["id"], answer.visibility.value)
+                context.update(changed=True)
+                return f"learning {earlier['id']} now {answer.visibility.value}", context
         if not answer.learning and not extracted.needs_review:
             return f"answer: met={answer.met}", context
         if extracted.needs_review and not answer.learning:
@@ -106,6 +114,8 @@ class Learnings:
         else:
             text, raw, review, reason = (answer.learning, extracted.raw, extracted.needs_review,
                                          extracted.reason)  # fmt: skip
+            if not review and too_short(text):
+                review, reason = True, "too short to publish unread"
         learning_id = self.store.add_learning(followup, text, raw, review, reason,
                                               answer.visibility.value, now)  # fmt: skip
         context.update(learning=True, review=review)

@@ -29,6 +29,7 @@ def queue_email(
     auto_submitted: str = "auto-generated",
     in_reply_to: str = "",
     references: str = "",
+    unsubscribe: str = "leave",
 ) -> str:
     """Queue it under ``key``; returns its Message-ID."""
     envelope = Envelope(
@@ -41,6 +42,7 @@ def queue_email(
         in_reply_to=in_reply_to,
         references=references,
         reply_to=tuple(reply_to or ()),
+        unsubscribe=unsubscribe,
     )
     msg = compose(envelope, to, rendered)
     recipients = tuple(address for _, address in to)

@@ -95,6 +95,7 @@ class Envelope:
     in_reply_to: str = ""
     references: str = ""
     reply_to: tuple[tuple[str, str], ...] = ()  # intros: replies go to the group, not to us
+    unsubscribe: str = "leave"  # the command List-Unsubscribe sends
 
 
 def compose(envelope: Envelope, to: list[tuple[str, str]], rendered: Rendered) -> EmailMessage:
@@ -114,7 +115,9 @@ def compose(envelope: Envelope, to: list[tuple[str, str]], rendered: Rendered) -
     # Asks Exchange/Outlook not to send out-of-office replies back to us (loop prevention).
     msg["X-Auto-Response-Suppress"] = "All"
     msg["List-Id"] = f"{_one_line(envelope.bot_name)} <{envelope.bot_address.replace('@', '.')}>"
-    msg["List-Unsubscribe"] = f"<mailto:{envelope.bot_address}?subject=leave>"
+    msg["List-Unsubscribe"] = (
+        f"<mailto:{envelope.bot_address}?subject={envelope.unsubscribe.replace(' ', '%20')}>"
+    )
     msg["List-Help"] = f"<mailto:{envelope.bot_address}?subject=help>"
     msg["X-Mailbot-Kind"] = envelope.kind
     msg.set_content(

@@ -335,7 +335,10 @@ class Service:
             member = self._move(member, sender, name, outcome, now)
             self.store.event(sender, command.verb.value, outcome.reply, now)
             if command.verb == Verb.join:
+                was_pairing = member.pairing
                 member = self._set_pairing(member, command.digest_only, fresh, now)
+                if not fresh and member.pairing and not was_pairing:
+                    outcome = Outcome("notice/pairing_on")
         return _Reply(outcome, command, member)
 
     def _set_pairing(self, member: Member, digest_only: bool, fresh: bool, now: datetime) -> Member:
@@ -711,10 +714,9 @@ def _only_commands(lines: list[str]) -> bool:
     """A follow-up reply of nothing but commands ("pause", "forget") is commands, not a
     learning; "skip" there means "we didn't meet", not "skip next"."""
     commands = [parse_line(line) for line in lines[:3]]
+    bare_skip = any(line.strip().lower().strip(".!") == "skip" for line in lines)
     return (
-        bool(lines)
-        and len(lines) <= 3
-        and all(c is not None and c.verb != Verb.skip for c in commands)
+        bool(lines) and len(lines) <= 3 and not bare_skip and all(c is not None for c in commands)
     )
 
 

@@ -193,8 +193,8 @@ def m003_learnings(db: sqlite_utils.Database) -> None:
     db.table("members").add_column("pairing", int, not_null_default=1)  # 0: digest only
     db.table("digests").create(
         {"id": int, "year": int, "issue": int, "created_at": str, "status": str,
-         "preview_message_id": str, "dropped": str, "decided_at": str, "sent_at": str,
-         "recipients": int},
+         "preview_message_id": str, "items": str, "dropped": str, "decided_at": str,
+         "sent_at": str, "recipients": int},
         pk="id",
     )  # fmt: skip
 
@@ -507,15 +507,26 @@ class SqliteStore:
         )
         return rows[0] if rows else None
 
+    def latest_unpublished_learning(self, email: str) -> dict[str, Any] | None:
+        rows = list(self.db.query(
+            "select * from learnings where email = ? and digest_id is null order by id desc "
+            "limit 1", [email]))  # fmt: skip
+        return rows[0] if rows else None
+
+    def set_visibility(self, learning_id: int, visibility: str) -> None:
+        self.db.execute("update learnings set visibility = ? where id = ?",
+                        [visibility, learning_id])  # fmt: skip
+
     def answer_followup(self, followup: dict[str, Any], met: bool | None, now: datetime) -> None:
         self.db.execute(
             "update followups set answered_at = coalesce(answered_at, ?) where id = ?",
             [stamp(now), followup["id"]],
         )
         self.reset_missed_followups(followup["email"])
-        if met is not None:
+        if met is not None:  # the group met if anyone in it says so
             self.db.execute(
-                "update round_groups set met = ? where id = ?", [int(met), followup["group_id"]]
+                "update round_groups set met = max(coalesce(met, 0), ?) where id = ?",
+                [int(met), followup["group_id"]],
             )
 
     def add_learning(self, followup: dict[str, Any], text: str, raw: str, needs_review: bool,
@@ -545,15 +556,17 @@ class SqliteStore:
             )
         )
 
-    def round_stats(self, since: str) -> list[dict[str, Any]]:
-        return list(
-            self.db.query(
-                "select r.number, count(g.id) as groups, coalesce(sum(g.met = 1), 0) as met "
-                "from rounds r join round_groups g on g.round_id = r.id "
-                "where r.started_at > ? group by r.id order by r.number",
-                [since],
-            )
+    def round_stats(self, since: str, last: int = 0) -> list[dict[str, Any]]:
+        """Groups formed and met per round whose follow-ups went out after ``since``
+        (the rounds a digest reports on), or the ``last`` such rounds whatever their date."""
+        where = "r.followed_up_at is not null" + ("" if last else " and r.followed_up_at > ?")
+        rows = self.db.query(
+            "select r.number, count(g.id) as groups, coalesce(sum(g.met = 1), 0) as met "
+            f"from rounds r join round_groups g on g.round_id = r.id where {where} "
+            "group by r.id order by r.number desc" + (f" limit {int(last)}" if last else ""),
+            [] if last else [since],
         )
+        return sorted(rows, key=lambda r: r["number"])
 
     def new_member_count(self, since: str) -> int:
         row = next(
@@ -576,11 +589,13 @@ class SqliteStore:
         return list(self.db.query("select * from digests order by id"))
 
     def add_digest(self, year: int, issue: int, status: str, preview_message_id: str,
-                   now: datetime) -> int:  # fmt: skip
+                   items: list[int], now: datetime) -> int:  # fmt: skip
+        """``items``: the learning ids in the order they are numbered in the preview."""
         table = self.db.table("digests")
         table.insert({"year": year, "issue": issue, "created_at": stamp(now), "status": status,
-                      "preview_message_id": preview_message_id, "dropped": "[]",
-                      "decided_at": None, "sent_at": None, "recipients": 0})  # fmt: skip
+                      "preview_message_id": preview_message_id, "items": json.dumps(items),
+                      "dropped": "[]", "decided_at": None, "sent_at": None,
+                      "recipients": 0})  # fmt: skip
         assert table.last_pk is not None
         return int(table.last_pk)
 
@@ -607,7 +622,7 @@ class SqliteStore:
 
     def forget(self, email: str) -> None:
         """Erase a person: learnings, profile, codes (their groups stay, as history)."""
-        for table in ("learnings", "tokens", "blocks", "members"):
+        for table in ("learnings", "tokens", "blocks", "members", "followups"):
             self.db.execute(f"delete from {table} where email = ?", [email])
         self.db.execute("delete from blocks where blocked = ?", [email])
 

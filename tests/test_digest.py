@@ -142,7 +142,7 @@ def test_the_digest_is_archived_and_learnings_are_not_repeated(world):
     world.receive(make_reply(world.transport.messages()[0], ADMIN, "approve"))
     [row] = world.store.digests()
     assert row["status"] == "sent" and row["recipients"] == 2
-    following, _ = world.service.digests.build()
+    following = world.service.digests.build()
     assert following.items == [] and following.issue == 2
 
 
@@ -172,3 +172,50 @@ def test_organisers_can_override_the_digest_templates(tmp_path):
     [msg] = w.transport.messages()
     assert str(msg["Subject"]).startswith("Our news Vol ")
     assert body(msg).startswith("Custom body")
+
+
+def test_drop_numbers_stay_those_of_the_preview_and_late_learnings_wait(world):
+    world.service.digests.start()
+    world.service.send(world.transport)
+    preview = world.transport.messages()[0]
+    listed = [line for line in body(preview).splitlines() if line[:2] in ("1.", "2.")]
+    world.receive(make_reply(preview, ADMIN, "drop 1"))
+    world.receive(make_reply(preview, ADMIN, "drop 2\napprove"))  # 2 is still the preview's 2
+    sent = [m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "digest"]
+    assert sent and all("learned:" not in body(m) for m in sent)
+    assert len(listed) == 2
+    later = world.service.digests.build()
+    assert later.items == []  # dropped learnings never come back
+
+
+def test_the_digest_unsubscribe_link_turns_off_the_digest_only(world):
+    world.service.digests.start()
+    world.service.send(world.transport)
+    world.receive(make_reply(world.transport.messages()[0], ADMIN, "approve"))
+    digest = next(m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "digest")
+    assert digest["List-Unsubscribe"] == "<mailto:unmentoring@example.org?subject=digest%20off>"
+
+
+def test_approving_twice_or_a_held_digest_says_so(world):
+    world.service.digests.start()
+    world.service.send(world.transport)
+    preview = world.transport.messages()[0]
+    world.receive(make_reply(preview, ADMIN, "approve"))
+    world.receive(make_reply(preview, ADMIN, "approve"))
+    assert "already sent" in body(world.last_to(ADMIN))
+    assert len([m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "digest"]) == 2
+
+
+def test_only_the_word_approve_sends(world):
+    world.service.digests.start()
+    world.service.send(world.transport)
+    world.receive(make_reply(world.transport.messages()[0], ADMIN, "Send me the list first"))
+    assert not [m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "digest"]
+
+
+def test_a_digest_only_subscriber_who_joins_is_told_they_are_paired_now(world):
+    world.receive(make_mail("reader@example.edu", "subscribe digest"))
+    world.receive(make_reply(world.last_to("reader@example.edu"), "reader@example.edu", "yes"))
+    world.receive(make_mail("reader@example.edu", "join"))
+    assert "pairing rounds now" in str(world.last_to("reader@example.edu")["Subject"])
+    assert world.store.get_member("reader@example.edu").pairing

@@ -160,3 +160,33 @@ def test_forget_erases_profile_and_learnings(world):
     assert world.store.get_member("anne@example.org") is None
     assert world.store.learnings() == []
     assert "deleted your profile" in body(world.last_to("anne@example.org"))
+
+
+def test_a_later_bare_private_hides_the_earlier_learning(world):
+    question = ask(world)
+    world.receive(make_reply(question, ANNE, "We learned a great deal about maps and data."))
+    world.receive(make_reply(question, ANNE, "private", quote=False))
+    [learning] = world.store.learnings()
+    assert learning["visibility"] == "private"
+    assert "now private" in body(world.last_to("anne@example.org"))
+
+
+def test_very_short_notes_are_kept_but_flagged(world):
+    world.receive(make_reply(ask(world), ANNE, "Sorry, Bob was ill."))
+    [learning] = world.store.learnings()
+    assert learning["needs_review"] and "too short" in learning["reason"]
+
+
+def test_skip_next_in_reply_to_a_follow_up_is_a_command(world):
+    world.receive(make_reply(ask(world), ANNE, "skip next", quote=False))
+    assert world.store.learnings() == []
+    assert world.store.get_member("anne@example.org").skip_next
+
+
+def test_a_group_met_if_anyone_says_so(world):
+    world.service.learnings.follow_up_latest()
+    world.service.send(world.transport)
+    anne_q, bob_q = sorted(followups(world), key=lambda m: str(m["To"]))
+    world.receive(make_reply(anne_q, ANNE, "We met and talked about procurement rules."))
+    world.receive(make_reply(bob_q, "Bob Smith <bob@example.net>", "skip"))
+    assert [r["met"] for r in world.store.db.query("select met from round_groups")] == [1]

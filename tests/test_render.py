@@ -80,6 +80,10 @@ CONTEXT.update(
     learning=True,
     approved=True,
     dropped=[2],
+    unknown=[99],
+    status="preview",
+    sent_at="",
+    changed=False,
 )
 MEMBER["pairing"] = True
 

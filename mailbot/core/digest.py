@@ -63,9 +63,11 @@ def publishable(learning: dict[str, Any]) -> bool:
 
 def build_digest(learnings: list[dict[str, Any]], rounds: list[dict[str, Any]],
                  new_members: int, year: int, issue: int,
-                 dropped: frozenset[int] = frozenset()) -> Digest:  # fmt: skip
-    """``learnings`` rows carry round_number, first_name and org; ``rounds`` rows carry
-    number, groups and met. ``dropped`` are learning ids a moderator removed."""
+                 dropped: frozenset[int] = frozenset(),
+                 chart: list[dict[str, Any]] | None = None) -> Digest:  # fmt: skip
+    """``learnings`` rows carry round_number, first_name and org; ``rounds`` rows (the rounds
+    reported on) and ``chart`` rows (the last few, for the picture) carry number, groups and
+    met. ``dropped`` are learning ids a moderator removed."""
     kept = [x for x in learnings if publishable(x) and x["id"] not in dropped]
     by_round: dict[int, list[dict[str, Any]]] = {}
     for learning in sorted(kept, key=lambda x: (-x["round_number"], x["id"])):
@@ -81,7 +83,7 @@ def build_digest(learnings: list[dict[str, Any]], rounds: list[dict[str, Any]],
     bars = tuple(
         Bar(f"Round {r['number']}", r["groups"], r["met"],
             round(100 * r["met"] / r["groups"]) if r["groups"] else 0)
-        for r in sorted(rounds, key=lambda r: r["number"])[-6:]
+        for r in sorted(rounds if chart is None else chart, key=lambda r: r["number"])[-6:]
     )  # fmt: skip
     return Digest(
         year=year, issue=issue, sections=tuple(sections),
@@ -105,7 +107,7 @@ def parse_moderation(lines: list[str]) -> tuple[bool, set[int]]:
         words = line.lower().replace(",", " ").split()
         if not words:
             continue
-        if words[0] in ("approve", "approved", "send"):
+        if words[0] in ("approve", "approved"):  # not "send": "send me the list" is a question
             approve = True
         elif words[0] in ("drop", "remove"):
             drop.update(int(w) for w in words[1:] if w.isdigit())

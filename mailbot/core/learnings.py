@@ -17,7 +17,8 @@ from mailbot.core.commands import strip_subject_prefixes
 NOT_MET = {
     "skip", "no", "nope", "not yet", "didn't meet", "didnt meet", "did not meet",
     "we didn't meet", "we did not meet", "no we didn't", "no, we didn't", "we haven't met",
-    "we have not met", "haven't met", "not met", "no meeting",
+    "we have not met", "haven't met", "not met", "no meeting", "rescheduled", "cancelled",
+    "canceled", "postponed", "not yet, rescheduled", "no thanks",
 }  # fmt: skip
 MET = {"met", "yes", "yes we met", "yes, we met", "we met", "done", "we did", "yes we did"}
 REF_RE = re.compile(r"\[ref ([a-z0-9-]{3,40})\]", re.IGNORECASE)
@@ -51,6 +52,15 @@ def read_answer(text: str, subject: str = "") -> Answer:
     if short in MET or not short:
         return Answer(True if short else None, "", visibility)
     return Answer(True, kept, visibility)
+
+
+# A "learning" this short ("Thanks!", "Sorry, Bob was ill") is more likely a note than
+# something to publish: it is kept, but an organiser looks at it first.
+MIN_WORDS = 5
+
+
+def too_short(learning: str) -> bool:
+    return len(learning.split()) < MIN_WORDS
 
 
 def _flag(line: str) -> str:
