@@ -254,6 +254,43 @@ def digest(ctx: Context, preview: bool, html_file: Path | None, force: bool) -> 
         click.echo("digest queued for every reader; `mailbot send` or `run` delivers it")
 
 
+@main.command()
+@click.option(
+    "--release",
+    "release",
+    type=int,
+    metavar="ID",
+    help="Publish a learning flagged for review (after reading it).",
+)
+@click.option("--text", help="With --release: the text to publish instead (e.g. trimmed).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@pass_context
+def learnings(ctx: Context, release: int | None, text: str | None, fmt: str) -> None:
+    """Learnings waiting for the next digest; flagged ones need an organiser's eye."""
+    with ctx.app() as app:
+        if release is not None:
+            with app.store.atomic():
+                if not app.store.release_learning(release, text):
+                    raise MailbotError(f"no unpublished learning {release}")
+            click.echo(f"learning {release} will appear in the next digest")
+            return
+        rows = app.store.unpublished_learnings()
+    if fmt == "json":
+        keys = ("id", "email", "round_number", "visibility", "needs_review", "reason", "text",
+                "raw")  # fmt: skip
+        click.echo(json.dumps([{k: r[k] for k in keys} for r in rows], indent=2,
+                              ensure_ascii=False))  # fmt: skip
+        return
+    for r in rows:
+        flag = f"  REVIEW: {r['reason']}" if r["needs_review"] else ""
+        shown = " ".join((r["text"] or r["raw"] or "").split())[:70]
+        click.echo(f"{r['id']:>4}  round {r['round_number']}  {r['email']}  "
+                   f"{r['visibility']}{flag}\n      {shown}")  # fmt: skip
+    click.echo(f"({len(rows)} unpublished learning{'s' if len(rows) != 1 else ''})")
+
+
 @main.command(name="import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(

@@ -513,6 +513,17 @@ class SqliteStore:
             "limit 1", [email]))  # fmt: skip
         return rows[0] if rows else None
 
+    def release_learning(self, learning_id: int, text: str | None) -> bool:
+        """An organiser read a flagged learning: publish it (with their text, if given)."""
+        sql = "select * from learnings where id = ? and digest_id is null"
+        rows = list(self.db.query(sql, [learning_id]))
+        if not rows:
+            return False
+        body = text if text is not None else (rows[0]["text"] or rows[0]["raw"] or "")
+        self.db.execute("update learnings set needs_review = 0, reason = '', text = ? "
+                        "where id = ?", [body.strip(), learning_id])  # fmt: skip
+        return True
+
     def set_visibility(self, learning_id: int, visibility: str) -> None:
         self.db.execute("update learnings set visibility = ? where id = ?",
                         [visibility, learning_id])  # fmt: skip

@@ -244,3 +244,28 @@ def test_followup_and_digest_preview_from_the_command_line(local, tmp_path):
     assert "<table" in html.read_text()
     code, out, _ = run("digest", config=local)
     assert code == 0 and "digest queued for every reader" in out  # no admins: no moderation
+
+
+def test_learnings_lists_and_releases_flagged_ones(local, tmp_path):
+    from mailbot.app import build_app
+    from mailbot.config import load_config
+
+    run("init", config=local)
+    roster = tmp_path / "people.csv"
+    roster.write_text("email,name\na@example.org,Ann\nb@example.net,Ben\n")
+    run("import", str(roster), "--confirmed", config=local)
+    run("pair", config=local)
+    run("followup", config=local)
+    app = build_app(load_config(local))
+    followup = next(app.store.db.query("select * from followups where email = 'a@example.org'"))
+    with app.store.atomic():
+        app.store.add_learning(followup, "", "raw words", True, "nothing left", "public",
+                               app.rounds.clock.now())  # fmt: skip
+    app.close()
+    code, out, _ = run("learnings", config=local)
+    assert "REVIEW: nothing left" in out and "(1 unpublished learning)" in out
+    code, out, _ = run("learnings", "--release", "1", "--text", "Trimmed words", config=local)
+    assert code == 0
+    [row] = json.loads(run("learnings", "--format", "json", config=local)[1])
+    assert (row["text"], row["needs_review"]) == ("Trimmed words", 0)
+    assert run("learnings", "--release", "9", config=local)[0] == 1
