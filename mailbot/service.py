@@ -419,7 +419,7 @@ class Service:
                 sections.append(
                     (
                         r.outcome.reply,
-                        {**extra, "member": _member_view(r.member, sender, self._today(now))},
+                        {**extra, "member": _member_view(r.member, sender)},
                     )
                 )
         if sections:
@@ -572,7 +572,7 @@ class Service:
         today = self._today(now)
         context: dict[str, Any] = {
             "bot": {"name": self.config.bot.name, "address": self.config.bot.address},
-            "member": _member_view(member, sender, today),
+            "member": _member_view(member, sender),
             "example_date": (today + timedelta(days=30)).isoformat(),
             "detail": "",
             "command": "",
@@ -726,7 +726,7 @@ def default_org(address: str) -> str:
     return "" if domain in WEBMAIL else domain
 
 
-def _member_view(member: Member | None, sender: str, today: date) -> dict[str, Any]:
+def _member_view(member: Member | None, sender: str) -> dict[str, Any]:
     """What templates see of a member; someone not (yet) a member has state "none"."""
     view = asdict(member or Member(sender, State.pending))
     view["state"] = member.state.value if member else "none"
