@@ -206,24 +206,22 @@ class Service:
     ) -> Result:
         subject = _header(msg, "Subject")
         lines = command_lines(body_text(msg))
-        followup = self.store.followup_for(sender, _referenced_ids(msg), reference_code(subject))
+        referenced = _referenced_ids(msg)
+        followup = self.store.followup_for(sender, referenced, reference_code(subject))
         if followup is not None and not _only_commands(lines):
             return self._learning(msg, item, followup, subject, sender, now)
         preview = (
-            self.store.digest_by_preview(_referenced_ids(msg))
-            if sender in self.config.bot.admins
-            else None
+            self.store.digest_by_preview(referenced) if sender in self.config.bot.admins else None
         )
         if preview is not None:
             return self._moderation(msg, item, preview, lines, sender, now)
         parsed = parse_commands(subject, lines)
         commands, reply_token = self._confirmation_reply(
-            list(parsed.commands), sender, _referenced_ids(msg), lines
+            list(parsed.commands), sender, referenced, lines
         )
         replies = [self._apply(c, sender, name, reply_token, now) for c in commands]
-        key = f"in:{item.mailbox}:{item.uidvalidity}:{item.uid}"
-        reply_to = (_header(msg, "Message-ID"), _header(msg, "References"))
-        if not commands and self.store.is_intro_thread(_referenced_ids(msg)):
+        key, reply_to = _reply_key(item), _reply_headers(msg)
+        if not commands and self.store.is_intro_thread(referenced):
             # A reply-all to an intro that included us: meant for the group, not a command.
             return Result("ignored: reply in an intro thread", sender)
         if not commands:
@@ -251,8 +249,7 @@ class Service:
     def _learning(self, msg: EmailMessage, item: InboundItem, followup: dict[str, Any],
                   subject: str, sender: str, now: datetime) -> Result:  # fmt: skip
         outcome, context = self.learnings.capture(msg, followup, subject, now)
-        key = f"in:{item.mailbox}:{item.uidvalidity}:{item.uid}"
-        reply_to = (_header(msg, "Message-ID"), _header(msg, "References"))
+        key, reply_to = _reply_key(item), _reply_headers(msg)
         member = self.store.get_member(sender)
         self._notice(key, sender, member, [("notice/thanks", context)], [], reply_to, now,
                      topic="thanks")  # fmt: skip
@@ -265,8 +262,7 @@ class Service:
         if not approve and not drop:
             return Result("ignored: preview reply without approve or drop", sender)
         outcome = self.digests.moderate(preview, approve, drop)
-        key = f"in:{item.mailbox}:{item.uidvalidity}:{item.uid}"
-        reply_to = (_header(msg, "Message-ID"), _header(msg, "References"))
+        key, reply_to = _reply_key(item), _reply_headers(msg)
         self._notice(key, sender, self.store.get_member(sender),
                      [("notice/moderated", outcome)], [], reply_to, now)  # fmt: skip
         verdict = "approved" if outcome["approved"] else "updated"
@@ -708,6 +704,16 @@ WEBMAIL = frozenset({
     "web.de", "btinternet.com", "sky.com", "virginmedia.com", "mail.com", "zoho.com",
     "fastmail.com", "yandex.com", "mail.ru", "qq.com", "163.com", "orange.fr", "free.fr",
 })  # fmt: skip
+
+
+def _reply_key(item: InboundItem) -> str:
+    """The outbox key prefix for replies to one inbound message: one reply per message."""
+    return f"in:{item.mailbox}:{item.uidvalidity}:{item.uid}"
+
+
+def _reply_headers(msg: EmailMessage) -> tuple[str, str]:
+    """(Message-ID, References) of the message being answered, for threading."""
+    return _header(msg, "Message-ID"), _header(msg, "References")
 
 
 def _only_commands(lines: list[str]) -> bool:
