@@ -339,6 +339,39 @@ def members(ctx: Context, fmt: str) -> None:
     click.echo(format_members(rows, fmt), nl=False)
 
 
+@main.command()
+@click.argument("address")
+@pass_context
+def export(ctx: Context, address: str) -> None:
+    """Everything held about one person, as JSON (a subject access request)."""
+    with ctx.app() as app:
+        data = app.store.export(address.strip().lower())
+    if data is None:
+        raise MailbotError(f"no member {address} (nothing is held about them)")
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@main.command()
+@click.argument("address")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_context
+def forget(ctx: Context, address: str, yes: bool) -> None:
+    """Erase a person, as their own "forget" email would (for a request by phone or letter).
+
+    Their filed mail in the IMAP folders goes at the next poll."""
+    address = address.strip().lower()
+    with ctx.app() as app:
+        if app.store.get_member(address) is None:
+            raise MailbotError(f"no member {address}")
+        if not yes:
+            click.confirm(f"Erase {address} and everything held about them?", abort=True)
+        now = app.service.clock.now()
+        with app.store.atomic():
+            app.store.forget(address, now)
+            app.store.event("", "forget", "a member was erased by an organiser", now)
+    click.echo(f"erased {address}; their filed mail goes at the next poll")
+
+
 def format_members(rows: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"

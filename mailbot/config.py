@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shlex
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,9 +18,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mailbot.errors import ConfigError
+from mailbot.oauth import TokenSource
 
 SECTIONS = frozenset({"bot", "imap", "smtp", "local", "limits", "daemon", "rounds", "digest"})
 SECURITY = ("ssl", "starttls", "none")
+# What an admin's mail must show in the receiving server's Authentication-Results before its
+# commands count: a From header alone can be forged. Each level accepts the stronger ones.
+ADMIN_AUTH = ("dmarc", "dkim", "spf", "none")
 AFTER = ("move", "flag")
 
 
@@ -30,6 +35,9 @@ class BotConfig:
     database: Path
     admins: tuple[str, ...] = ()
     timezone: str = "Europe/London"
+    admin_auth: str = "dmarc"
+    authserv_id: str = ""  # empty: trust the topmost Authentication-Results header only
+    verp: bool = False  # send from address+bounces-TOKEN@domain to tie bounces to a message
 
     @property
     def domain(self) -> str:
@@ -50,6 +58,8 @@ class ImapConfig:
     batch_size: int = 100
     timeout: float = 60.0
     ca_file: Path | None = None
+    auth: str = "password"  # or "xoauth2": a bearer token from token_source
+    token_source: TokenSource | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,8 @@ class SmtpConfig:
     timeout: float = 60.0
     ca_file: Path | None = None
     retry_for_hours: float = 96.0
+    auth: str = "password"  # or "xoauth2": a bearer token from token_source
+    token_source: TokenSource | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,10 @@ class LimitsConfig:
     help_per_day: int = 3
     confirmations_per_day: int = 3
     max_message_bytes: int = 10_000_000
+    sent_per_hour: int = 500  # recipients a rolling hour, all mail together: a loop's ceiling
+    failed_attempts: int = 3  # tries before a message that breaks processing is set aside
+    bounce_threshold: int = 3  # days with a permanent bounce before a member is paused
+    bounce_window_days: int = 30  # older bounces no longer count
 
 
 @dataclass(frozen=True)
@@ -187,8 +203,8 @@ def parse_config(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -
     r = _Reader(data, path.resolve().parent, environ)
     for name in sorted(set(data) - SECTIONS):
         r.errors.append(f"[{name}]: unknown section")
-    bot = _read_bot(r)
     local = _read_local(r) if "local" in data else None
+    bot = _read_bot(r, embedded=local is not None)
     imap = _read_imap(r) if "imap" in data or local is None else None
     smtp = _read_smtp(r) if "smtp" in data or local is None else None
     limits = LimitsConfig(
@@ -196,6 +212,10 @@ def parse_config(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -
         help_per_day=r.integer("limits", "help_per_day", 3, low=0),
         confirmations_per_day=r.integer("limits", "confirmations_per_day", 3, low=1),
         max_message_bytes=r.integer("limits", "max_message_bytes", 10_000_000, low=1000),
+        sent_per_hour=r.integer("limits", "sent_per_hour", 500, low=1),
+        failed_attempts=r.integer("limits", "failed_attempts", 3, low=1, high=20),
+        bounce_threshold=r.integer("limits", "bounce_threshold", 3, low=1),
+        bounce_window_days=r.integer("limits", "bounce_window_days", 30, low=1),
     )
     daemon = DaemonConfig(poll_interval=r.number("daemon", "poll_interval", 60.0, low=0.1))
     rounds = _read_rounds(r)
@@ -246,7 +266,7 @@ def _read_rounds(r: _Reader) -> RoundsConfig:
     )
 
 
-def _read_bot(r: _Reader) -> BotConfig | None:
+def _read_bot(r: _Reader, embedded: bool) -> BotConfig | None:
     address = r.address("bot", "address")
     timezone = r.string("bot", "timezone", "Europe/London")
     try:
@@ -263,6 +283,10 @@ def _read_bot(r: _Reader) -> BotConfig | None:
         database=r.path("bot", "database", "mailbot.db"),
         admins=tuple(a.lower() for a in admins),
         timezone=timezone,
+        # The embedded default only hears loopback: no receiving server to vouch for anyone.
+        admin_auth=r.choice("bot", "admin_auth", ADMIN_AUTH, "none" if embedded else "dmarc"),
+        authserv_id=r.string("bot", "authserv_id", "").strip().lower(),
+        verp=r.boolean("bot", "verp", False),
     )
 
 
@@ -271,19 +295,24 @@ def _read_imap(r: _Reader) -> ImapConfig:
     host = r.string(s, "host", required=True)
     security = r.choice(s, "security", SECURITY, "ssl")
     r.plaintext_only_on_loopback(s, host, security)
+    username = r.string(s, "username", required=True)
+    timeout = r.number(s, "timeout", 60.0, low=1)
+    auth, token_source = _read_auth(r, s, username, timeout)
     return ImapConfig(
         host=host,
         port=r.integer(s, "port", 993 if security == "ssl" else 143, low=1, high=65535),
         security=security,
-        username=r.string(s, "username", required=True),
+        username=username,
         password=r.password(s),
         folder=r.string(s, "folder", "INBOX"),
         after=r.choice(s, "after", AFTER, "move"),
         processed_folder=r.string(s, "processed_folder", "Processed"),
         failed_folder=r.string(s, "failed_folder", "Failed"),
         batch_size=r.integer(s, "batch_size", 100, low=1, high=5000),
-        timeout=r.number(s, "timeout", 60.0, low=1),
+        timeout=timeout,
         ca_file=r.optional_path(s, "ca_file"),
+        auth=auth,
+        token_source=token_source,
     )
 
 
@@ -292,16 +321,49 @@ def _read_smtp(r: _Reader) -> SmtpConfig:
     host = r.string(s, "host", required=True)
     security = r.choice(s, "security", SECURITY, "starttls")
     r.plaintext_only_on_loopback(s, host, security)
+    username = r.string(s, "username", "")
+    timeout = r.number(s, "timeout", 60.0, low=1)
+    auth, token_source = _read_auth(r, s, username, timeout)
     return SmtpConfig(
         host=host,
         port=r.integer(s, "port", 465 if security == "ssl" else 587, low=1, high=65535),
         security=security,
-        username=r.string(s, "username", ""),
+        username=username,
         password=r.password(s),
-        timeout=r.number(s, "timeout", 60.0, low=1),
+        timeout=timeout,
         ca_file=r.optional_path(s, "ca_file"),
         retry_for_hours=r.number(s, "retry_for_hours", 96.0, low=0),
+        auth=auth,
+        token_source=token_source,
     )
+
+
+def _read_auth(r: _Reader, s: str, username: str, timeout: float) -> tuple[str, TokenSource | None]:
+    """``auth`` and, for xoauth2, where its access token comes from."""
+    auth = r.choice(s, "auth", ("password", "xoauth2"), "password")
+    command = r.string(s, "token_command", "")
+    file = r.optional_path(s, "token_file")
+    if auth == "password":
+        for key, value in (("token_command", command), ("token_file", file)):
+            if value:
+                r.errors.append(f'{s}.{key}: only for auth = "xoauth2"')
+        return auth, None
+    if not username and f"{s}.username: required" not in r.errors:
+        r.errors.append(f'{s}.username: required for auth = "xoauth2"')
+    if bool(command) == bool(file):
+        r.errors.append(f'{s}.auth: "xoauth2" needs exactly one of token_command, token_file')
+    if command:
+        try:
+            if not shlex.split(command):
+                r.errors.append(f"{s}.token_command: empty")
+        except ValueError as exc:
+            r.errors.append(f"{s}.token_command: cannot split it into words: {exc}")
+    table = r.data.get(s)
+    keys = ("password", "password_env", "password_file")
+    given = [k for k in keys if isinstance(table, dict) and table.get(k)]
+    if given:
+        r.errors.append(f'{s}.{given[0]}: not with auth = "xoauth2" (the token replaces it)')
+    return auth, TokenSource(command=command, file=file, timeout=timeout, cwd=r.base)
 
 
 def _read_local(r: _Reader) -> LocalConfig:

@@ -8,6 +8,8 @@ import os
 import signal
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -51,23 +53,27 @@ class InstanceLock:
             self.handle = None
 
 
+MAX_BACKOFF = 1800.0  # seconds: a broken login is retried at least every half hour
+
+
 class Daemon:
-    def __init__(self, app: App, stop: threading.Event | None = None):
+    def __init__(
+        self,
+        app: App,
+        stop: threading.Event | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.app = app
         self.stop = stop or threading.Event()
+        self.monotonic = monotonic
+        self.poll_failures = 0
+        self.next_poll = 0.0
 
     def cycle(self) -> None:
         service = self.app.service
         try:
-            inbox = self.app.open_inbox()
-            try:
-                report = service.poll(inbox, self.stop.is_set)
-            finally:
-                inbox.close()
-            if report.processed or report.failed:
-                log.info("poll: %d processed, %d set aside", report.processed, report.failed)
-        except MailbotError as exc:
-            log.error("poll failed, will try again next cycle: %s", exc)
+            if self.monotonic() >= self.next_poll:
+                self._poll()
         except sqlite3.OperationalError as exc:  # e.g. locked by a backup: the next cycle retries
             log.error("database busy, will try again next cycle: %s", exc)
             return
@@ -79,6 +85,31 @@ class Daemon:
         sent = service.send(self.app.transport, self.stop.is_set)
         if sent.sent or sent.retrying or sent.failed:
             log.info("send: %d sent, %d to retry, %d failed", sent.sent, sent.retrying, sent.failed)
+
+    def _poll(self) -> None:
+        """Poll once. After a failure (server down, password changed) wait longer each time
+        before the next try, up to ``MAX_BACKOFF``: hammering a login that fails can get the
+        account locked. Sending and scheduled jobs go on meanwhile."""
+        try:
+            inbox = self.app.open_inbox()
+            try:
+                report = self.app.service.poll(inbox, self.stop.is_set)
+            finally:
+                inbox.close()
+        except MailbotError as exc:
+            self.poll_failures += 1
+            interval = self.app.config.daemon.poll_interval
+            wait = min(interval * 2 ** (self.poll_failures - 1), max(MAX_BACKOFF, interval))
+            self.next_poll = self.monotonic() + wait
+            log.error("poll failed (%d in a row), next try in %.0f s: %s", self.poll_failures,
+                      wait, exc)  # fmt: skip
+            return
+        if self.poll_failures:
+            log.info("poll works again after %d failure(s)", self.poll_failures)
+        self.poll_failures, self.next_poll = 0, 0.0
+        if report.processed or report.failed or report.retrying:
+            log.info("poll: %d processed, %d set aside, %d to retry", report.processed,
+                     report.failed, report.retrying)  # fmt: skip
 
     def run(self, once: bool = False) -> None:
         lock = InstanceLock(self.app.config.bot.database)

@@ -54,7 +54,9 @@ def run_demo(directory: Path, port: int, serve: bool, echo: Echo) -> None:
         (directory / "mailbot.toml").write_text(CONFIG.format(bot=BOT, port=server.port))
         config = load_config(directory / "mailbot.toml")
         app = build_app(config, migrate=True)
-        logging.getLogger("mailbot").setLevel(logging.WARNING)
+        logger = logging.getLogger("mailbot")
+        level = logger.level
+        logger.setLevel(logging.WARNING)  # the scenario narrates; the log would repeat it
         try:
             scenario = Scenario(server, Daemon(app), directory / "mail", echo)
             scenario.play()
@@ -66,6 +68,7 @@ def run_demo(directory: Path, port: int, serve: bool, echo: Echo) -> None:
             if serve:
                 _serve(app, server, directory, echo)
         finally:
+            logger.setLevel(level)
             app.close()
 
 

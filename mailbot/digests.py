@@ -20,6 +20,7 @@ from mailbot.config import Config
 from mailbot.core.digest import Digest, build_digest, publishable
 from mailbot.core.membership import first_name
 from mailbot.core.schedule import Cadence, due_slot
+from mailbot.faults import checkpoint
 from mailbot.mailer import queue_email
 from mailbot.render import Rendered, Renderer
 from mailbot.store import SqliteStore, stamp
@@ -122,6 +123,8 @@ class Digests:
                 self._preview(digest_id, digest, preview_id, now)
             else:
                 self._send(digest_id, now)
+            checkpoint("digest.before_commit")
+        checkpoint("digest.after_commit")
         return digest_id
 
     def moderate(self, row: dict[str, Any], approve: bool, drop: set[int]) -> dict[str, Any]:
@@ -186,6 +189,7 @@ class Digests:
             queue_email(self.store, self.config.bot, f"digest:{digest_id}:{member.email}",
                         "digest", [(member.name, member.email)], rendered, now,
                         unsubscribe=unsubscribe)  # fmt: skip
+        checkpoint("digest.queued")
         # Dropped learnings are settled by this digest too: they never come back.
         listed = json.loads(row["items"] or "[]") or [i.learning_id for i in digest.items]
         self.store.publish_learnings(listed, digest_id)

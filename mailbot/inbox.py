@@ -7,11 +7,13 @@ message in the inbox, where the store recognises it and it is only moved.
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import os
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Protocol
 
@@ -19,7 +21,10 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from mailbot.config import ImapConfig
+from mailbot.core.headers import sender_address
 from mailbot.errors import InboxError
+from mailbot.faults import checkpoint
+from mailbot.oauth import TokenError
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,7 @@ class InboundItem:
     uid: str
     raw: bytes  # empty when the message is over the size limit and was not fetched
     size: int
+    headers: bytes = b""  # only for a message over the limit: enough to answer its sender
 
 
 class Inbox(Protocol):
@@ -49,7 +55,17 @@ class Inbox(Protocol):
         """Move messages that could not be processed out of the way."""
         ...
 
+    def erase(self, address: str) -> int:
+        """Delete every message from ``address`` that we filed away (``forget``)."""
+        ...
+
     def close(self) -> None: ...
+
+
+def is_from(headers: bytes, address: str) -> bool:
+    """Exactly this sender: IMAP's FROM search matches substrings (anne@ in joanne@)."""
+    msg = BytesHeaderParser(policy=email.policy.default).parsebytes(headers)
+    return sender_address(msg)[1] == address.lower()
 
 
 def chunks(values: list[int], size: int) -> Iterator[list[int]]:
@@ -78,10 +94,22 @@ class ImapInbox:
             )
             if c.security == "starttls":
                 client.starttls(context)
-            client.login(c.username, c.password)
+            if c.auth == "xoauth2":
+                assert c.token_source is not None
+                client.oauth2_login(c.username, c.token_source.fetch())
+            else:
+                client.login(c.username, c.password)
+        except TokenError as exc:
+            raise InboxError(f"no access token for IMAP login as {c.username}: {exc}") from exc
         except IMAPClient.Error as exc:
+            how = " with XOAUTH2" if c.auth == "xoauth2" else ""
             raise InboxError(
-                f"IMAP login to {c.host}:{c.port} as {c.username} failed: {_text(exc)}"
+                f"IMAP login to {c.host}:{c.port} as {c.username}{how} failed: {_text(exc)}"
+            ) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise InboxError(
+                f"IMAP server {c.host}:{c.port}: TLS certificate verify failed: "
+                f"{exc.verify_message} (ca_file can name a private CA)"
             ) from exc
         except (TimeoutError, OSError, ssl.SSLError) as exc:
             raise InboxError(f"cannot reach IMAP server {c.host}:{c.port}: {exc}") from exc
@@ -127,6 +155,8 @@ class ImapInbox:
         sizes = self.client.fetch(uids, ["RFC822.SIZE"])
         small = [u for u in uids if u in sizes and sizes[u].get(b"RFC822.SIZE", 0) <= max_bytes]
         bodies = self.client.fetch(small, ["BODY.PEEK[]"]) if small else {}
+        big = [u for u in uids if u in sizes and u not in small]
+        heads = self.client.fetch(big, ["BODY.PEEK[HEADER]"]) if big else {}
         items = []
         for uid in uids:  # a UID missing here was deleted by someone else mid-poll: skip it
             if uid not in sizes:
@@ -141,6 +171,7 @@ class ImapInbox:
                     str(uid),
                     raw or b"",
                     int(sizes[uid].get(b"RFC822.SIZE", 0)),
+                    heads.get(uid, {}).get(b"BODY[HEADER]", b"") or b"",
                 )
             )
         return items
@@ -162,6 +193,7 @@ class ImapInbox:
                 self.client.move(uids, folder)
             else:
                 self.client.copy(uids, folder)
+                checkpoint("inbox.after_copy")
                 self.client.delete_messages(uids)
                 if b"UIDPLUS" in self.client.capabilities():
                     self.client.uid_expunge(uids)
@@ -169,6 +201,39 @@ class ImapInbox:
                     self.client.expunge()
         except (IMAPClientError, OSError) as exc:
             raise InboxError(f"cannot move messages to {folder}: {_text(exc)}") from exc
+
+    def erase(self, address: str) -> int:
+        folders = (
+            [self.config.folder]
+            if self.config.after == "flag"
+            else [self.config.processed_folder, self.config.failed_folder]
+        )
+        erased = 0
+        try:
+            for folder in folders:
+                erased += self._erase_in(folder, address)
+        except (IMAPClientError, OSError) as exc:
+            raise InboxError(f"cannot erase mail from a forgotten member: {_text(exc)}") from exc
+        finally:
+            self._select()
+        return erased
+
+    def _erase_in(self, folder: str, address: str) -> int:
+        self.client.select_folder(folder)
+        candidates = self.client.search(["FROM", address])
+        heads = self.client.fetch(candidates, ["BODY.PEEK[HEADER]"]) if candidates else {}
+        uids = [u for u, d in heads.items() if is_from(d.get(b"BODY[HEADER]", b""), address)]
+        if self.config.after == "flag":  # only what we processed: the rest is not ours yet
+            flags = self.client.get_flags(uids) if uids else {}
+            done = {DONE_FLAG.encode(), FAILED_FLAG.encode()}
+            uids = [u for u in uids if done & set(flags.get(u, ()))]
+        if uids:
+            self.client.delete_messages(uids)
+            if b"UIDPLUS" in self.client.capabilities():
+                self.client.uid_expunge(uids)
+            else:
+                self.client.expunge()
+        return len(uids)
 
     def close(self) -> None:
         try:
@@ -213,9 +278,11 @@ class MaildirInbox:
                 try:
                     length = path.stat().st_size
                     raw = path.read_bytes() if length <= max_bytes else b""
+                    head = b"" if raw else _read_headers(path)
                 except FileNotFoundError:
                     continue
-                items.append(InboundItem(self.mailbox, 0, path.name.split(":")[0], raw, length))
+                uid = path.name.split(":")[0]
+                items.append(InboundItem(self.mailbox, 0, uid, raw, length, head))
             yield items
 
     def _path(self, uid: str) -> Path | None:
@@ -236,5 +303,24 @@ class MaildirInbox:
             if path is not None:
                 os.replace(path, self.root / folder / "cur" / (item.uid + ":2,S"))
 
+    def erase(self, address: str) -> int:
+        erased = 0
+        for folder in (".Processed", ".Failed"):
+            for part in ("new", "cur"):
+                for path in (self.root / folder / part).iterdir():
+                    if path.is_file() and is_from(_read_headers(path), address):
+                        path.unlink(missing_ok=True)
+                        erased += 1
+        return erased
+
     def close(self) -> None:
         pass
+
+
+def _read_headers(path: Path, limit: int = 256_000) -> bytes:
+    """The header block of a message file, without reading a huge body."""
+    with path.open("rb") as handle:
+        head = handle.read(limit)
+    end = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0),
+              default=len(head))  # fmt: skip
+    return head[:end] + b"\n\n"

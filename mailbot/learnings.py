@@ -23,6 +23,7 @@ from mailbot.config import Config
 from mailbot.core.learnings import read_answer, too_short
 from mailbot.core.membership import Member, State, first_name
 from mailbot.core.replies import extract_reply
+from mailbot.faults import checkpoint
 from mailbot.mailer import queue_email
 from mailbot.render import Renderer
 from mailbot.store import SqliteStore
@@ -69,6 +70,8 @@ class Learnings:
                     self._ask(round_row, group, member, others, now)
                     count += 1
             self.store.mark_followed_up(round_row["id"], now)
+            checkpoint("followup.before_commit")
+        checkpoint("followup.after_commit")
         log.info("round %s: %d follow-up(s) queued", round_row["number"], count)
         return count
 

@@ -6,6 +6,7 @@ and a unique key per event (a second trigger with the same key queues nothing).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from email.utils import make_msgid
 
@@ -46,9 +47,24 @@ def queue_email(
     )
     msg = compose(envelope, to, rendered)
     recipients = tuple(address for _, address in to)
+    token = return_token(envelope.message_id) if bot.verp else ""
     store.enqueue(
-        OutgoingMail(key, kind, topic or kind, bot.address, recipients, envelope.message_id,
-                     msg.as_bytes()),
+        OutgoingMail(key, kind, topic or kind, return_path(bot.address, token), recipients,
+                     envelope.message_id, msg.as_bytes(), token),
         now,
     )  # fmt: skip
     return envelope.message_id
+
+
+def return_token(message_id: str) -> str:
+    """Short and unguessable from outside (Message-IDs carry random bits)."""
+    return hashlib.sha256(message_id.encode()).hexdigest()[:16]
+
+
+def return_path(address: str, token: str) -> str:
+    """VERP: bounces come back to ``local+bounces-TOKEN@domain``, which names the message
+    even when the report quotes nothing of it. Needs plus addressing on the bot's mailbox."""
+    if not token:
+        return address
+    local, _, domain = address.rpartition("@")
+    return f"{local}+bounces-{token}@{domain}"

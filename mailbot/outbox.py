@@ -17,6 +17,7 @@ from typing import Protocol
 from mailbot.config import SmtpConfig
 from mailbot.errors import OutboxError
 from mailbot.inbox import tls_context
+from mailbot.oauth import TokenError, xoauth2_string
 
 
 class TemporaryFailure(OutboxError):
@@ -29,6 +30,10 @@ class ConnectionLost(TemporaryFailure):
 
 class PermanentFailure(OutboxError):
     """The server refused this message for good (5xx)."""
+
+    def __init__(self, message: str, refused: dict[str, str] | None = None):
+        super().__init__(message)
+        self.refused = refused or {}  # per recipient, when it refused the recipients
 
 
 class Connection(Protocol):
@@ -52,9 +57,10 @@ class SmtpConnection:
             refused = self.client.sendmail(mail_from, list(recipients), raw)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
-            reason = "; ".join(f"{r}: {c} {_decode(m)}" for r, (c, m) in exc.recipients.items())
+            each = {r: f"{c} {_decode(m)}" for r, (c, m) in exc.recipients.items()}
+            reason = "; ".join(f"{r}: {e}" for r, e in each.items())
             if all(code >= 500 for code in codes):
-                raise PermanentFailure(reason) from exc
+                raise PermanentFailure(reason, each) from exc
             raise TemporaryFailure(reason) from exc
         except smtplib.SMTPServerDisconnected as exc:
             raise ConnectionLost(f"connection lost: {exc}") from exc
@@ -95,11 +101,30 @@ class SmtpTransport:
                 client = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
                 if c.security == "starttls":
                     client.starttls(context=tls_context(c.ca_file))
-            if c.username:
+            if c.auth == "xoauth2":
+                assert c.token_source is not None
+                response = xoauth2_string(c.username, c.token_source.fetch())
+                # smtplib base64-encodes the initial response; a 334 challenge after it
+                # carries the server's JSON error, answered with an empty line. Unlike
+                # login(), auth() says no EHLO itself (and takes "503 send EHLO" as done).
+                client.ehlo_or_helo_if_needed()
+                client.auth("XOAUTH2", lambda challenge=None: "" if challenge else response)
+            elif c.username:
                 client.login(c.username, c.password)
-        except smtplib.SMTPAuthenticationError as exc:
+        except TokenError as exc:
             raise TemporaryFailure(
-                f"SMTP login as {c.username} refused: {exc.smtp_code} {_decode(exc.smtp_error)}"
+                f"no access token for SMTP login as {c.username}: {exc}"
+            ) from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            how = " with XOAUTH2" if c.auth == "xoauth2" else ""
+            raise TemporaryFailure(
+                f"SMTP login as {c.username}{how} refused: "
+                f"{exc.smtp_code} {_decode(exc.smtp_error)}"
+            ) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise TemporaryFailure(
+                f"SMTP server {c.host}:{c.port}: TLS certificate verify failed: "
+                f"{exc.verify_message} (ca_file can name a private CA)"
             ) from exc
         except (TimeoutError, OSError, ssl.SSLError, smtplib.SMTPException) as exc:
             raise TemporaryFailure(f"cannot reach SMTP server {c.host}:{c.port}: {exc}") from exc

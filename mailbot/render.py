@@ -7,6 +7,7 @@ are plain text); ``.html`` templates are. Undefined names fail loudly (StrictUnd
 from __future__ import annotations
 
 import email.policy
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ import jinja2
 
 PACKAGE_TEMPLATES = Path(str(files("mailbot.templates")))
 POLICY = email.policy.SMTP.clone(max_line_length=78)
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,8 @@ def compose(envelope: Envelope, to: list[tuple[str, str]], rendered: Rendered) -
     msg["Date"] = format_datetime(envelope.date)
     msg["Message-ID"] = envelope.message_id
     if envelope.in_reply_to:
-        msg["In-Reply-To"] = envelope.in_reply_to
-        msg["References"] = " ".join(filter(None, [envelope.references, envelope.in_reply_to]))
+        msg["In-Reply-To"] = _one_line(envelope.in_reply_to)
+        msg["References"] = _one_line(f"{envelope.references} {envelope.in_reply_to}")
     if envelope.reply_to:
         msg["Reply-To"] = _addresses(envelope.reply_to)
     msg["Auto-Submitted"] = envelope.auto_submitted
@@ -133,4 +135,7 @@ def _addresses(pairs: Iterable[tuple[str, str]]) -> list[Address]:
 
 
 def _one_line(value: str) -> str:
-    return " ".join(str(value).replace("\r", " ").replace("\n", " ").split())
+    """Text safe in a header: one line, no control characters, and no encoded-word syntax,
+    which the email package decodes again when it writes the header, so "=?utf-8?q?=0D=0A
+    Bcc:...?=" would become a real line break (CVE-2024-6923; fixed only in Python 3.11.10)."""
+    return " ".join(_CONTROL_RE.sub(" ", str(value)).split()).replace("=?", "= ?")

@@ -22,6 +22,7 @@ from mailbot.config import Config
 from mailbot.core.membership import Member, State, first_name
 from mailbot.core.pairing import Candidate, make_groups
 from mailbot.core.schedule import Cadence, due_slot, next_slot
+from mailbot.faults import checkpoint
 from mailbot.mailer import queue_email
 from mailbot.render import Renderer
 from mailbot.store import SqliteStore, stamp
@@ -130,6 +131,8 @@ class Rounds:
             for email in plan.unmatched:
                 self._no_match(plan, email, now)
             self._count_down(plan, now)
+            checkpoint("pair.before_commit")
+        checkpoint("pair.after_commit")
         log.info(
             "round %s (%s): %d groups, %d unmatched, seed %s",
             plan.number,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import hashlib
 import logging
 import secrets
 import sqlite3
@@ -22,8 +23,11 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
+from mailbot.alerts import alert_admins
+from mailbot.bounces import Bounces
 from mailbot.clock import Clock
 from mailbot.config import Config
+from mailbot.core import authres
 from mailbot.core.commands import (
     MAX_COMMANDS,
     Command,
@@ -42,6 +46,7 @@ from mailbot.core.robots import Sender, classify
 from mailbot.core.roster import RosterRow
 from mailbot.core.text import body_text, command_lines
 from mailbot.digests import Digests
+from mailbot.faults import checkpoint
 from mailbot.inbox import InboundItem, Inbox
 from mailbot.learnings import Learnings
 from mailbot.mailer import queue_email
@@ -65,6 +70,7 @@ class Result:
     sender: str = ""
     verbs: tuple[str, ...] = ()
     set_aside: bool = False
+    retry: bool = False  # leave it in the inbox: processing failed, the next poll tries again
 
 
 @dataclass
@@ -72,6 +78,7 @@ class PollReport:
     processed: int = 0
     ignored: int = 0
     failed: int = 0
+    retrying: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)  # flat memory on a huge poll
 
 
@@ -80,6 +87,7 @@ class SendReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    held: bool = False  # the hourly cap stopped this run; the rest waits in the outbox
 
 
 @dataclass
@@ -105,6 +113,7 @@ class Service:
         self.make_token = make_token
         self.learnings = Learnings(config, store, renderer, clock)
         self.digests = Digests(config, store, renderer, clock)
+        self.bounces = Bounces(config, store, renderer, clock)
         self.own = frozenset(
             {config.bot.address}
             | (
@@ -120,6 +129,7 @@ class Service:
         report = PollReport()
         limits = self.config.limits
         size = self.config.imap.batch_size if self.config.imap else 100
+        self.erase_forgotten(inbox)  # left over from a crash after a `forget` committed
         for batch in inbox.batches(size, limits.max_message_bytes):
             done: list[InboundItem] = []
             aside: list[InboundItem] = []
@@ -128,7 +138,9 @@ class Service:
                     break
                 result = self._process_safely(item)
                 report.outcomes[result.outcome] += 1
-                if result.set_aside:
+                if result.retry:
+                    report.retrying += 1
+                elif result.set_aside:
                     aside.append(item)
                     report.failed += 1
                 else:
@@ -136,24 +148,63 @@ class Service:
                     report.processed += 1
                     report.ignored += result.outcome.startswith("ignored")
             inbox.done(done)
+            checkpoint("poll.after_move")
             inbox.set_aside(aside)
+            self.erase_forgotten(inbox)
             if should_stop():
                 break
         return report
+
+    def erase_forgotten(self, inbox: Inbox) -> None:
+        """Delete filed mail from people who asked us to forget them (after the commit that
+        forgot them, so a crash in between leaves the request to finish next poll)."""
+        for address in self.store.pending_erasures():
+            count = inbox.erase(address)
+            with self.store.atomic():
+                self.store.erased(address)
+            log.info("erased %d filed message(s) of a forgotten member", count)
 
     def _process_safely(self, item: InboundItem) -> Result:
         try:
             return self.process(item)
         except sqlite3.OperationalError:
             raise  # the database itself is in trouble: stop, do not shunt good mail
-        except Exception as exc:  # noqa: BLE001 - any bug in handling sets this one message aside
-            reason = f"{type(exc).__name__}: {exc}"[:300]
-            log.exception("uid=%s set aside: %s", item.uid, reason)
-            with self.store.atomic():
-                self.store.record_failure(
-                    item.mailbox, item.uidvalidity, item.uid, "", reason, self.clock.now()
-                )
-            return Result(f"failed: {reason}", set_aside=True)
+        except Exception as exc:  # noqa: BLE001 - a bug in handling holds up only this message
+            return self._failed(item, f"{type(exc).__name__}: {exc}"[:300])
+
+    def _failed(self, item: InboundItem, reason: str) -> Result:
+        """A message that broke processing stays in the inbox for the next poll (the fault
+        may pass: a template fixed, a disk freed) until it has failed ``failed_attempts``
+        times; then it is set aside and the admins are told, once."""
+        now = self.clock.now()
+        limit = self.config.limits.failed_attempts
+        with self.store.atomic():
+            self.store.record_failure(item.mailbox, item.uidvalidity, item.uid, "", reason, now)
+            attempts = self.store.failure_count(item.mailbox, item.uidvalidity, item.uid)
+            if attempts < limit:
+                log.exception("uid=%s failed (attempt %d of %d), will retry: %s", item.uid,
+                              attempts, limit, reason)  # fmt: skip
+                return Result(f"failed: {reason}", retry=True)
+            log.exception("uid=%s set aside after %d attempts: %s", item.uid, attempts, reason)
+            self._alert_failed(item, reason, attempts, now)
+            outcome = f"set aside after {attempts} failed attempts: {reason}"
+            self.store.record_inbound(item.mailbox, item.uidvalidity, item.uid, "", "", "", [],
+                                      outcome, now)  # fmt: skip
+        return Result(outcome, set_aside=True)
+
+    def _alert_failed(self, item: InboundItem, reason: str, attempts: int, now: datetime) -> None:
+        sender, message_id = "", ""
+        try:  # best effort: the message is what broke, so it may not parse at all
+            msg = email.message_from_bytes(item.raw, policy=email.policy.default)
+            sender, message_id = _from_address(msg)[1], _header(msg, "Message-ID")[:300]
+        except Exception:  # noqa: BLE001, S110
+            pass
+        folder = self.config.imap.failed_folder if self.config.imap else "Failed"
+        context = {"attempts": attempts, "folder": folder, "sender": sender,
+                   "message_id": message_id, "mailbox": item.mailbox, "uid": item.uid,
+                   "reason": reason}  # fmt: skip
+        key = f"failed:{item.mailbox}:{item.uidvalidity}:{item.uid}"
+        alert_admins(self.config, self.store, self.renderer, key, "admin_failed", context, now)
 
     def process(self, item: InboundItem) -> Result:
         now = self.clock.now()
@@ -161,7 +212,10 @@ class Service:
             seen = self.store.inbound_outcome(item.mailbox, item.uidvalidity, item.uid)
             if seen is not None:  # committed before a crash; only the move is left to do
                 return Result("already processed", set_aside=seen.startswith("set aside"))
-            result, message_id = self._handle(item, now)
+            # The same bytes seen under another UID (the server reset UIDVALIDITY, or the
+            # message was copied back): Message-ID catches most, this catches the rest.
+            content = hashlib.sha256(item.raw).hexdigest() if item.raw else ""
+            result, message_id = self._handle(item, now, content)
             self.store.record_inbound(
                 item.mailbox,
                 item.uidvalidity,
@@ -172,7 +226,10 @@ class Service:
                 list(result.verbs),
                 result.outcome,
                 now,
+                content,
             )
+            checkpoint("poll.before_commit")
+        checkpoint("poll.after_commit")
         log.info(
             "uid=%s from=%s verbs=%s outcome=%s",
             item.uid,
@@ -182,16 +239,19 @@ class Service:
         )
         return result
 
-    def _handle(self, item: InboundItem, now: datetime) -> tuple[Result, str]:
+    def _handle(self, item: InboundItem, now: datetime, content: str) -> tuple[Result, str]:
         if not item.raw:
-            return Result(
-                f"set aside: {item.size} bytes is over the size limit", set_aside=True
-            ), ""
+            return self._too_big(item, now)
         msg = email.message_from_bytes(item.raw, policy=email.policy.default)
         message_id = _header(msg, "Message-ID")[:300]
         if message_id and self.store.message_id_seen(message_id):
             return Result("ignored: duplicate Message-ID"), message_id
+        if self.store.content_seen(content):
+            return Result("ignored: duplicate of a message already processed"), message_id
         verdict = classify(msg, self.own)
+        if verdict.sender == Sender.bounce:
+            meaning = self.bounces.handle_report(msg, now)
+            return Result(f"ignored: bounce ({verdict.reason}); {meaning}"), message_id
         if verdict.sender != Sender.human:
             return Result(f"ignored: {verdict.sender.value} ({verdict.reason})"), message_id
         name, sender = _from_address(msg)
@@ -200,6 +260,20 @@ class Service:
         if sender in self.own:
             return Result("ignored: from our own address"), message_id
         return self._act(msg, item, name, sender, now), message_id
+
+    def _too_big(self, item: InboundItem, now: datetime) -> tuple[Result, str]:
+        """Over ``max_message_bytes``: set aside unread, with a short answer to a person."""
+        outcome = f"set aside: {item.size} bytes is over the size limit"
+        msg = email.message_from_bytes(item.headers, policy=email.policy.default)
+        message_id = _header(msg, "Message-ID")[:300]
+        sender = _from_address(msg)[1]
+        if classify(msg, self.own).sender != Sender.human or not sender or sender in self.own:
+            return Result(outcome, set_aside=True), message_id
+        limit = self.config.limits.max_message_bytes
+        extra = {"detail": f"{item.size / 1e6:.1f} MB", "target": f"{limit / 1e6:.1f} MB"}
+        self._notice(_reply_key(item), sender, self.store.get_member(sender),
+                     [("notice/too_big", extra)], [], _reply_headers(msg), now)  # fmt: skip
+        return Result(outcome, sender, set_aside=True), message_id
 
     def _act(
         self, msg: EmailMessage, item: InboundItem, name: str, sender: str, now: datetime
@@ -214,6 +288,11 @@ class Service:
             self.store.digest_by_preview(referenced) if sender in self.config.bot.admins else None
         )
         if preview is not None:
+            bot = self.config.bot
+            trusted, why = authres.verify(msg, sender.rpartition("@")[2], bot.admin_auth,
+                                          bot.authserv_id)  # fmt: skip
+            if not trusted:
+                return self._untrusted_admin(msg, item, sender, why, now)
             return self._moderation(msg, item, preview, lines, sender, now)
         parsed = parse_commands(subject, lines)
         commands, reply_token = self._confirmation_reply(
@@ -244,6 +323,8 @@ class Service:
                 f"{parsed.dropped} more."
             )
         outcome = self._reply(key, sender, replies, footnotes, reply_to, now)
+        if any(r.outcome.forget for r in replies):
+            sender = ""  # not even the log of this message keeps who it was
         return Result(outcome, sender, tuple(c.verb.value for c in commands))
 
     def _learning(self, msg: EmailMessage, item: InboundItem, followup: dict[str, Any],
@@ -267,6 +348,16 @@ class Service:
                      [("notice/moderated", outcome)], [], reply_to, now)  # fmt: skip
         verdict = "approved" if outcome["approved"] else "updated"
         return Result(f"digest {preview['id']} {verdict}", sender, ("moderate",))
+
+    def _untrusted_admin(self, msg: EmailMessage, item: InboundItem, sender: str, why: str,
+                         now: datetime) -> Result:  # fmt: skip
+        """An admin command whose From the receiving server did not vouch for: do nothing,
+        and tell the real admin (the address can only be theirs) why, once."""
+        log.warning("admin command from %s not trusted: %s", sender, why)
+        key, reply_to = _reply_key(item), _reply_headers(msg)
+        self._notice(key, sender, self.store.get_member(sender),
+                     [("notice/not_trusted", {"detail": why})], [], reply_to, now)  # fmt: skip
+        return Result(f"ignored: admin command not authenticated ({why})", sender)
 
     def _confirmation_reply(
         self, commands: list[Command], sender: str, referenced: list[str], lines: list[str]
@@ -317,8 +408,8 @@ class Service:
             member = replace(member, digest=outcome.digest)
             self.store.save_member(member, now)
         if outcome.forget:
-            self.store.forget(sender)
-            self.store.event(sender, "forget", "erased on request", now)
+            self.store.forget(sender, now)
+            self.store.event("", "forget", "a member was erased on request", now)
             return _Reply(outcome, command, None)
         if outcome.block:
             self.store.add_block(sender, outcome.block, now)
@@ -326,6 +417,7 @@ class Service:
             self.store.remove_block(sender, outcome.unblock)
         if outcome.state == State.active:
             self.store.reset_missed_followups(sender)
+            self.bounces.clear(sender)  # they asked to be back: the address works again
         if outcome.state is not None:
             fresh = member is None or member.state in (State.left, State.pending)
             member = self._move(member, sender, name, outcome, now)
@@ -646,14 +738,23 @@ class Service:
         report = SendReport()
         now = self.clock.now()
         due = self.store.due_mail(now, limit)
-        if not due:
+        budget = self._hourly_budget(now)
+        if not due or budget <= 0:
             return report
         try:
             with transport.connect() as conn:
                 while due:  # every due message, in chunks, over one connection
                     for mail in due:
+                        if len(mail.recipients) > budget:
+                            log.warning(
+                                "hourly cap of %d recipients reached: the rest of the outbox waits",
+                                self.config.limits.sent_per_hour,
+                            )
+                            report.held = True
+                            return report
                         if should_stop() or not self._send_one(conn, mail, report):
                             return report
+                        budget -= len(mail.recipients)
                     due = self.store.due_mail(now, limit)
         except TemporaryFailure as exc:  # could not connect at all: everything waits
             log.warning("SMTP unavailable, %d message(s) stay queued: %s", len(due), exc)
@@ -661,7 +762,14 @@ class Service:
                 self._retry(mail, str(exc), report)
         return report
 
+    def _hourly_budget(self, now: datetime) -> int:
+        """Recipients we may still send to this rolling hour. The cap holds mail back rather
+        than dropping it, so a flood or a loop slows us down instead of making us a spammer."""
+        sent = self.store.recipients_sent_since(now - timedelta(hours=1))
+        return self.config.limits.sent_per_hour - sent
+
     def _send_one(self, conn: Any, mail: QueuedMail, report: SendReport) -> bool:
+        checkpoint("send.before_smtp")
         try:
             refused = conn.send(mail.mail_from, mail.recipients, mail.raw)
         except ConnectionLost as exc:
@@ -672,15 +780,31 @@ class Service:
             return True
         except PermanentFailure as exc:
             log.warning("outbox id=%s key=%s refused for good: %s", mail.id, mail.key, exc)
-            self.store.mark_failed(mail.id, str(exc))
+            with self.store.atomic():
+                self.store.mark_failed(mail.id, str(exc))
+                self._refused(mail, exc.refused)
             report.failed += 1
             return True
-        self.store.mark_sent(
-            mail.id, self.clock.now(), "; ".join(f"{r}: {e}" for r, e in refused.items())
-        )
+        checkpoint("send.after_smtp")
+        with self.store.atomic():
+            self._refused(mail, refused)  # first: a deferred recipient's copy needs the text
+            self.store.mark_sent(
+                mail.id, self.clock.now(), "; ".join(f"{r}: {e}" for r, e in refused.items())
+            )
         log.info("sent id=%s kind=%s to=%s", mail.id, mail.kind, ",".join(mail.recipients))
         report.sent += 1
         return True
+
+    def _refused(self, mail: QueuedMail, refused: dict[str, str]) -> None:
+        """Recipients the server turned down while taking the message for the others: a 5xx
+        counts as a bounce for that address; a 4xx gets its own copy to retry later."""
+        now = self.clock.now()
+        for recipient, error in refused.items():
+            if error[:1] == "5":
+                self.bounces.record(recipient, error[:3], error, mail.id, "smtp", now)
+            elif self.store.requeue_for(mail.id, recipient, now):
+                log.info("outbox id=%s: one recipient deferred (%s), retried on its own",
+                         mail.id, error[:3])  # fmt: skip
 
     def _retry(self, mail: QueuedMail, error: str, report: SendReport) -> None:
         now = self.clock.now()

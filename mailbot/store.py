@@ -199,6 +199,28 @@ def m003_learnings(db: sqlite_utils.Database) -> None:
     )  # fmt: skip
 
 
+@migrations()
+def m004_reliability(db: sqlite_utils.Database) -> None:
+    # Dedupe inbound mail that has no Message-ID across a UIDVALIDITY change.
+    db.table("inbound").add_column("content_hash", str)
+    db.table("inbound").create_index(["content_hash"])
+    db.table("failures").create_index(["mailbox", "uidvalidity", "uid"])
+    # Set when permanent bounces paused a member; cleared when they write to us again.
+    db.table("members").add_column("bounced_at", str)
+    db.table("bounces").create(
+        {"id": int, "email": str, "day": str, "at": str, "status": str, "diagnostic": str,
+         "outbox_id": int, "source": str},
+        pk="id",
+    )  # fmt: skip
+    db.table("bounces").create_index(["email", "day"], unique=True)  # one per address a day
+    # Raw mail in IMAP folders still to erase after a `forget` (done after the commit).
+    db.table("erasures").create({"email": str, "requested_at": str}, pk="email")
+    # Our per-message return path token (VERP): a bounce addressed to it names the message.
+    db.table("outbox").add_column("return_token", str)
+    db.table("outbox").create_index(["return_token"])
+    db.table("outbox").create_index(["sent_at"])
+
+
 def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -217,6 +239,7 @@ class OutgoingMail:
     recipients: tuple[str, ...]
     message_id: str
     raw: bytes
+    return_token: str = ""  # in our envelope sender when VERP is on: ties a bounce to this
 
 
 @dataclass(frozen=True)
@@ -592,7 +615,7 @@ class SqliteStore:
     def digest_recipients(self) -> list[Member]:
         rows = self.db.query(
             "select * from members where state in ('active', 'paused') and digest = 1 "
-            "order by email"
+            "and bounced_at is null order by email"
         )
         return [_member(r) for r in rows]
 
@@ -631,11 +654,122 @@ class SqliteStore:
                 f"update learnings set digest_id = ? where id in ({marks})", [digest_id, *ids]
             )
 
-    def forget(self, email: str) -> None:
-        """Erase a person: learnings, profile, codes (their groups stay, as history)."""
-        for table in ("learnings", "tokens", "blocks", "members", "followups"):
+    def forget(self, email: str, now: datetime) -> None:
+        """Erase a person: profile, learnings, codes, bounces, their log lines, and every copy
+        of mail to or from them we still hold. Their groups stay, as history, so nobody is
+        paired with a stranger twice; the raw mail in IMAP folders goes after the commit
+        (see ``erasures``)."""
+        for table in ("learnings", "tokens", "blocks", "members", "followups", "bounces",
+                      "events"):  # fmt: skip
             self.db.execute(f"delete from {table} where email = ?", [email])
         self.db.execute("delete from blocks where blocked = ?", [email])
+        self.db.execute("update inbound set sender = '' where sender = ?", [email])
+        mine = [
+            r["outbox_id"]
+            for r in self.db.query(
+                "select distinct outbox_id from outbox_recipients where email = ?", [email]
+            )
+        ]
+        for outbox_id in mine:
+            row = self.db.table("outbox").get(outbox_id)
+            if json.loads(row["recipients"]) == [email] and row["status"] == "queued":
+                self.db.execute("update outbox set status = 'cancelled', raw = x'' "
+                                "where id = ?", [outbox_id])  # fmt: skip
+            elif row["status"] != "queued":  # sent or failed: the text is no longer needed
+                self.db.execute("update outbox set raw = x'' where id = ?", [outbox_id])
+        self.db.execute("delete from outbox_recipients where email = ?", [email])
+        self.db.table("erasures").upsert({"email": email, "requested_at": stamp(now)},
+                                         pk="email")  # fmt: skip
+
+    def pending_erasures(self) -> list[str]:
+        return [r["email"] for r in self.db.query("select email from erasures order by email")]
+
+    def erased(self, email: str) -> None:
+        self.db.execute("delete from erasures where email = ?", [email])
+
+    def export(self, email: str) -> dict[str, Any] | None:
+        """Everything we hold about one person, for a subject access request."""
+        member = list(self.db.query("select * from members where email = ?", [email]))
+        if not member:
+            return None
+        queries = {
+            "events": "select at, event, detail from events where email = ? order by id",
+            "groups": "select r.number as round, r.started_at, g.number as group_number, "
+            "(select group_concat(o.email, ', ') from group_members o where o.group_id = "
+            "gm.group_id and o.email != gm.email) as with_whom, g.met from group_members gm "
+            "join round_groups g on g.id = gm.group_id join rounds r on r.id = g.round_id "
+            "where gm.email = ? order by r.number",
+            "learnings": "select created_at, text, visibility, needs_review, digest_id "
+            "from learnings where email = ? order by id",
+            "followups": "select sent_at, answered_at from followups where email = ? order by id",
+            "blocks": "select blocked, created_at from blocks where email = ?",
+            "confirmation_codes": "select created_at, expires_at, used_at from tokens "
+            "where email = ? order by created_at",
+            "bounces": "select at, status, diagnostic from bounces where email = ? order by id",
+            "mail_received": "select processed_at, verbs, outcome from inbound "
+            "where sender = ? order by id",
+            "mail_sent": "select o.created_at, o.kind, o.status, o.sent_at from outbox o "
+            "join outbox_recipients r on r.outbox_id = o.id where r.email = ? order by o.id",
+        }
+        data: dict[str, Any] = {"member": member[0]}
+        for name, sql in queries.items():
+            data[name] = list(self.db.query(sql, [email]))
+        return data
+
+    # bounces
+
+    def add_bounce(self, email: str, now: datetime, day: str, status: str, diagnostic: str,
+                   outbox_id: int | None, source: str) -> bool:  # fmt: skip
+        """Count a permanent failure; False when this address already has one today."""
+        if list(self.db.query("select 1 from bounces where email = ? and day = ?",
+                              [email, day])):  # fmt: skip
+            return False
+        self.db.table("bounces").insert(
+            {"email": email, "day": day, "at": stamp(now), "status": status,
+             "diagnostic": diagnostic[:300], "outbox_id": outbox_id, "source": source}
+        )  # fmt: skip
+        return True
+
+    def bounce_days(self, email: str, since: str) -> int:
+        row = next(
+            self.db.query(
+                "select count(*) as n from bounces where email = ? and day >= ?", [email, since]
+            )
+        )
+        return int(row["n"])
+
+    def clear_bounces(self, email: str) -> None:
+        self.db.execute("delete from bounces where email = ?", [email])
+        self.db.execute("update members set bounced_at = null where email = ?", [email])
+
+    def mark_bounced(self, email: str, now: datetime) -> None:
+        self.db.execute("update members set bounced_at = ? where email = ?", [stamp(now), email])
+
+    def is_bounced(self, email: str) -> bool:
+        return bool(
+            list(
+                self.db.query(
+                    "select 1 from members where email = ? and bounced_at is not null", [email]
+                )
+            )
+        )
+
+    def outbox_by_message_id(self, message_id: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("select id, kind, recipients from outbox where message_id = ?",
+                                  [message_id]))  # fmt: skip
+        return rows[0] if rows else None
+
+    def outbox_by_return_token(self, token: str) -> dict[str, Any] | None:
+        rows = list(self.db.query(
+            "select id, kind, recipients from outbox where return_token = ?", [token]))  # fmt: skip
+        return rows[0] if rows else None
+
+    def recipients_sent_since(self, since: datetime) -> int:
+        """Recipients of mail handed to SMTP since then: the global hourly cap counts these."""
+        row = next(self.db.query(
+            "select coalesce(sum(json_array_length(recipients)), 0) as n from outbox "
+            "where sent_at >= ?", [stamp(since)]))  # fmt: skip
+        return int(row["n"])
 
     def first_mover_counts(self) -> dict[str, int]:
         rows = self.db.query(
@@ -732,6 +866,7 @@ class SqliteStore:
         verbs: list[str],
         outcome: str,
         now: datetime,
+        content_hash: str = "",
     ) -> None:
         self.db.table("inbound").insert(
             {
@@ -744,8 +879,25 @@ class SqliteStore:
                 "verbs": " ".join(verbs),
                 "outcome": outcome,
                 "processed_at": stamp(now),
+                "content_hash": content_hash or None,
             }
         )
+
+    def content_seen(self, content_hash: str) -> bool:
+        return bool(
+            list(self.db.query("select 1 from inbound where content_hash = ? limit 1",
+                               [content_hash]))
+        )  # fmt: skip
+
+    def failure_count(self, mailbox: str, uidvalidity: int, uid: str) -> int:
+        row = next(
+            self.db.query(
+                "select count(*) as n from failures where mailbox = ? and uidvalidity = ? "
+                "and uid = ?",
+                [mailbox, uidvalidity, uid],
+            )
+        )
+        return int(row["n"])
 
     def record_failure(
         self, mailbox: str, uidvalidity: int, uid: str, message_id: str, reason: str, now: datetime
@@ -782,6 +934,7 @@ class SqliteStore:
                 "next_attempt_at": stamp(now),
                 "last_error": None,
                 "sent_at": None,
+                "return_token": mail.return_token or None,
             }
         )
         outbox_id = table.last_pk
@@ -812,12 +965,27 @@ class SqliteStore:
         ]
 
     def mark_sent(self, mail_id: int, now: datetime, refused: str = "") -> None:
-        # A sent confirmation's text holds its code: keep only the hash (in tokens).
+        # Once delivered the text is not needed, and it holds codes and phone numbers: the
+        # outbox keeps what went to whom and when, not what it said.
         self.db.execute(
-            "update outbox set status = 'sent', sent_at = ?, last_error = ?, "
-            "raw = case when kind = 'confirm' then x'' else raw end where id = ?",
+            "update outbox set status = 'sent', sent_at = ?, last_error = ?, raw = x'' "
+            "where id = ?",
             [stamp(now), refused or None, mail_id],
         )
+
+    def requeue_for(self, mail_id: int, recipient: str, now: datetime) -> bool:
+        """A copy of a sent message for one recipient the server deferred (4xx)."""
+        row = self.db.table("outbox").get(mail_id)
+        copy = OutgoingMail(
+            f"{row['key']}:retry:{recipient}",
+            row["kind"],
+            row["kind"],
+            row["mail_from"],
+            (recipient,),
+            row["message_id"],
+            row["raw"],
+        )
+        return self.enqueue(copy, now)
 
     def mark_retry(self, mail_id: int, error: str, next_at: datetime) -> None:
         self.db.execute(

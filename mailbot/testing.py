@@ -17,8 +17,8 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from mailbot.config import Config, parse_config
-from mailbot.inbox import InboundItem
-from mailbot.outbox import TemporaryFailure
+from mailbot.inbox import InboundItem, is_from
+from mailbot.outbox import PermanentFailure, TemporaryFailure
 
 
 class FixedClock:
@@ -39,6 +39,7 @@ class FakeInbox:
     waiting: dict[int, bytes] = field(default_factory=dict)
     processed: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    filed: dict[int, bytes] = field(default_factory=dict)  # processed or set aside, kept
     next_uid: int = 1
 
     def deliver(self, raw: bytes | EmailMessage) -> int:
@@ -60,6 +61,7 @@ class FakeInbox:
                     str(u),
                     self.waiting[u] if len(self.waiting[u]) <= max_bytes else b"",
                     len(self.waiting[u]),
+                    b"" if len(self.waiting[u]) <= max_bytes else _head(self.waiting[u]),
                 )
                 for u in uids[start : start + size]
                 if u in self.waiting
@@ -67,16 +69,26 @@ class FakeInbox:
 
     def done(self, items: list[InboundItem]) -> None:
         for item in items:
-            self.waiting.pop(int(item.uid), None)
+            self.filed[int(item.uid)] = self.waiting.pop(int(item.uid), b"")
             self.processed.append(int(item.uid))
 
     def set_aside(self, items: list[InboundItem]) -> None:
         for item in items:
-            self.waiting.pop(int(item.uid), None)
+            self.filed[int(item.uid)] = self.waiting.pop(int(item.uid), b"")
             self.failed.append(int(item.uid))
+
+    def erase(self, address: str) -> int:
+        gone = [uid for uid, raw in self.filed.items() if is_from(_head(raw), address)]
+        for uid in gone:
+            del self.filed[uid]
+        return len(gone)
 
     def close(self) -> None:
         pass
+
+
+def _head(raw: bytes) -> bytes:
+    return raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0] + b"\n\n"
 
 
 class RecordingConnection:
@@ -86,8 +98,15 @@ class RecordingConnection:
     def send(self, mail_from: str, recipients: tuple[str, ...], raw: bytes) -> dict[str, str]:
         if self.transport.fail_with is not None:
             raise self.transport.fail_with
-        self.transport.sent.append((mail_from, recipients, raw))
-        return {}
+        refused = {r: self.transport.refuse[r] for r in recipients if r in self.transport.refuse}
+        if refused and len(refused) == len(recipients):  # as smtplib: nobody took it
+            reason = "; ".join(f"{r}: {e}" for r, e in refused.items())
+            if all(e.startswith("5") for e in refused.values()):
+                raise PermanentFailure(reason, refused)
+            raise TemporaryFailure(reason)
+        self.transport.sent.append((mail_from, tuple(r for r in recipients if r not in refused),
+                                    raw))  # fmt: skip
+        return refused
 
 
 class RecordingTransport:
@@ -97,6 +116,7 @@ class RecordingTransport:
         self.sent: list[tuple[str, tuple[str, ...], bytes]] = []
         self.down = False
         self.fail_with: Exception | None = None
+        self.refuse: dict[str, str] = {}  # recipient -> "550 5.1.1 no such user"
 
     @contextmanager
     def connect(self) -> Iterator[RecordingConnection]:

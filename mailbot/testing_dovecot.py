@@ -1,10 +1,10 @@
 """Start a real, throw-away Dovecot IMAP server on loopback for tests.
 
 Only for tests and local experiments: the server listens on 127.0.0.1 at a
-port picked at run time, speaks plaintext IMAP (no TLS), and keeps all of its
-configuration, sockets, logs and mail in one temporary directory that
-:meth:`DovecotServer.stop` removes again.  The system configuration in
-``/etc/dovecot`` is never read.
+port picked at run time, speaks plaintext IMAP (no TLS) unless given a
+certificate, and keeps all of its configuration, sockets, logs and mail in one
+temporary directory that :meth:`DovecotServer.stop` removes again.  The system
+configuration in ``/etc/dovecot`` is never read.
 
     server = start_dovecot()
     try:
@@ -19,6 +19,16 @@ added while the server runs (:meth:`DovecotServer.add_user`) is seen at once:
 Dovecot 2.3 stats a passwd-file at most once a second (so one shared file may
 be served stale right after a change), but a new file is read on first use.
 Every user gets its own empty maildir (and fresh UIDVALIDITY) on first login.
+
+TLS (``start_dovecot(tls_cert=..., tls_key=...)``): STARTTLS on ``port`` and
+implicit TLS on ``tls_port``; the PEM files are copied into the server's
+directory, so they need not be readable by Dovecot's own users.
+
+XOAUTH2 (``start_dovecot(oauth2_introspection_url=...)``): Dovecot's oauth2
+passdb checks each bearer token by POSTing ``token=<token>`` to that URL, which
+must answer a JSON object like ``{"active": true, "username": "bot@example.org"}``
+(RFC 7662); the token is accepted when ``username`` is the user logging in.
+Passwords keep working for PLAIN and LOGIN.
 """
 
 from __future__ import annotations
@@ -68,9 +78,9 @@ info_log_path = {root}/dovecot.log
 debug_log_path = {root}/dovecot.log
 instance_name = mailbot-test-{port}
 
-ssl = no
+{ssl}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanisms}
 auth_failure_delay = 0
 auth_verbose = yes
 
@@ -85,9 +95,9 @@ mail_max_userip_connections = 200
 shutdown_clients = yes
 login_greeting = Dovecot ready ({token}).
 
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
-  args = scheme=PLAIN {root}/users/%u
+  args = scheme=PLAIN {root}/users/%u{passwd_mechanisms}
 }}
 userdb {{
   driver = static
@@ -121,9 +131,33 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {host}
+    port = {tls_port}
   }}
 }}
+"""
+
+_TLS_SETTINGS = """\
+ssl = yes
+ssl_cert = <{root}/tls/cert.pem
+ssl_key = <{root}/tls/key.pem"""
+
+_OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf.ext
+}}
+"""
+
+# Dovecot 2.3's oauth2 passdb settings (the file named by the passdb's args).
+_OAUTH2_SETTINGS = """\
+introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
 """
 
 
@@ -428,6 +462,8 @@ class DovecotServer:
     """A running Dovecot on ``host:port``; log in as ``user``/``password``.
 
     ``root`` is the temporary directory with configuration, log and mail.
+    ``tls_port`` is the implicit-TLS port when the server was given a
+    certificate (``port`` then offers STARTTLS), else None.
     Views made by :meth:`as_user` share the same Dovecot process.
     """
 
@@ -437,6 +473,7 @@ class DovecotServer:
     password: str
     root: Path
     _instance: _Instance = field(repr=False, compare=False)
+    tls_port: int | None = None
     _owner: bool = field(default=True, repr=False, compare=False)
 
     @property
@@ -530,11 +567,22 @@ def start_dovecot(
     extra_users: dict[str, str] | None = None,
     *,
     timeout: float = START_TIMEOUT,
+    tls_cert: str | os.PathLike[str] | None = None,
+    tls_key: str | os.PathLike[str] | None = None,
+    oauth2_introspection_url: str | None = None,
 ) -> DovecotServer:
     """Start a fresh Dovecot on 127.0.0.1 at a free port and wait for its greeting.
 
+    With ``tls_cert`` (PEM: the certificate, then any intermediates) and
+    ``tls_key`` it also serves TLS: STARTTLS on ``port``, implicit TLS on
+    ``tls_port``.  With ``oauth2_introspection_url`` it accepts XOAUTH2 and
+    OAUTHBEARER logins whose tokens that endpoint vouches for (see the module
+    docstring).
+
     Raises RuntimeError (with the tail of Dovecot's log) if it does not come up.
     """
+    if (tls_cert is None) != (tls_key is None):
+        raise ValueError("give both tls_cert and tls_key, or neither")
     binary = find_dovecot()
     if binary is None:
         raise RuntimeError("dovecot binary not found (apt-get install dovecot-imapd)")
@@ -560,12 +608,31 @@ def start_dovecot(
             os.chown(home, uid, gid)
 
             port = _free_port()
+            tls_port: int | None = None
+            ssl_settings = "ssl = no"
+            if tls_cert is not None and tls_key is not None:
+                _copy_tls_files(root / "tls", Path(tls_cert), Path(tls_key))
+                tls_port = _free_port()
+                ssl_settings = _TLS_SETTINGS.format(root=root)
+            oauth2_passdb = oauth2_mechanisms = passwd_mechanisms = ""
+            if oauth2_introspection_url is not None:
+                settings = root / "oauth2.conf.ext"
+                settings.write_text(_OAUTH2_SETTINGS.format(url=oauth2_introspection_url))
+                os.chmod(settings, 0o644)
+                oauth2_passdb = _OAUTH2_PASSDB.format(root=root)
+                oauth2_mechanisms = " xoauth2 oauthbearer"
+                passwd_mechanisms = "\n  mechanisms = plain login"
             token = f"mailbot-test-{secrets.token_hex(6)}"
             conf = root / "dovecot.conf"
             conf.write_text(
                 _CONFIG.format(
                     host=HOST,
                     port=port,
+                    tls_port=tls_port or 0,
+                    ssl=ssl_settings,
+                    oauth2_mechanisms=oauth2_mechanisms,
+                    oauth2_passdb=oauth2_passdb,
+                    passwd_mechanisms=passwd_mechanisms,
                     root=root,
                     token=token,
                     login_user=login_user,
@@ -595,10 +662,26 @@ def start_dovecot(
             _discard(instance, root)
             raise
         return DovecotServer(
-            host=HOST, port=port, user=user, password=password, root=root, _instance=instance
+            host=HOST,
+            port=port,
+            user=user,
+            password=password,
+            root=root,
+            _instance=instance,
+            tls_port=tls_port,
         )
     assert last_error is not None
     raise last_error
+
+
+def _copy_tls_files(folder: Path, cert: Path, key: Path) -> None:
+    # Copies owned by us: Dovecot reads them as the user starting it (root, or
+    # the current user when unprivileged), whoever owns the originals.
+    folder.mkdir(mode=0o755)
+    shutil.copyfile(cert, folder / "cert.pem")
+    os.chmod(folder / "cert.pem", 0o644)
+    shutil.copyfile(key, folder / "key.pem")
+    os.chmod(folder / "key.pem", 0o600)
 
 
 def _discard(instance: _Instance | None, root: Path) -> None:

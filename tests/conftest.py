@@ -6,6 +6,12 @@
   the mail; ``stop()`` stops the shared process but keeps the mail, and the
   fixture brings the server back after the test.
 * ``smtp_sink`` (function): an aiosmtpd server collecting messages.
+* ``tls_ca`` (session): a throwaway certificate authority (trustme); its
+  certificate is at ``tls_ca_file`` for clients' ``ca_file``.
+* ``dovecot_tls_server`` (session): a second Dovecot serving a certificate for
+  127.0.0.1 from ``tls_ca``: STARTTLS on ``port``, implicit TLS on ``tls_port``.
+* ``dovecot_usable`` (session): skips (or fails under CI) without Dovecot, for
+  tests that start a Dovecot of their own.
 
 When Dovecot is missing the IMAP tests are skipped, except under CI
 (``CI=true``), where they fail.
@@ -16,8 +22,10 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import trustme
 
 from mailbot.testing_dovecot import DovecotServer, dovecot_unavailable_reason, start_dovecot
 from mailbot.testing_smtp import SmtpSink
@@ -63,3 +71,38 @@ def dovecot(dovecot_server: DovecotServer) -> Iterator[DovecotServer]:
 def smtp_sink() -> Iterator[SmtpSink]:
     with SmtpSink() as sink:
         yield sink
+
+
+@pytest.fixture(scope="session")
+def dovecot_usable() -> None:
+    reason = dovecot_unavailable_reason()
+    if reason is not None:
+        _missing_dovecot(reason)
+
+
+@pytest.fixture(scope="session")
+def tls_ca() -> trustme.CA:
+    return trustme.CA(organization_name="mailbot test CA")
+
+
+@pytest.fixture(scope="session")
+def tls_ca_file(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tls") / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def dovecot_tls_server(
+    dovecot_usable: None, tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DovecotServer]:
+    folder = tmp_path_factory.mktemp("dovecot-tls")
+    issued = tls_ca.issue_cert("127.0.0.1")
+    issued.private_key_pem.write_to_path(str(folder / "key.pem"))
+    for number, pem in enumerate(issued.cert_chain_pems):
+        pem.write_to_path(str(folder / "cert.pem"), append=number > 0)
+    server = start_dovecot(tls_cert=folder / "cert.pem", tls_key=folder / "key.pem")
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -269,3 +269,20 @@ def test_learnings_lists_and_releases_flagged_ones(local, tmp_path):
     [row] = json.loads(run("learnings", "--format", "json", config=local)[1])
     assert (row["text"], row["needs_review"]) == ("Trimmed words", 0)
     assert run("learnings", "--release", "9", config=local)[0] == 1
+
+
+def test_export_and_forget_a_member(local, tmp_path):
+    run("init", config=local)
+    join = make_mail("Anne Person <anne@example.org>", "join", "phone: 01632 960123")
+    deliver_local(tmp_path / "mail", BOT, join.as_bytes())
+    run("poll", config=local)
+    code, out, _ = run("export", "Anne@Example.org", config=local)
+    data = json.loads(out)
+    assert code == 0 and data["member"]["phone"] == "01632 960123"
+    assert [row["verbs"] for row in data["mail_received"]] == ["join"]
+    assert run("export", "nobody@example.org", config=local)[0] == 1
+    code, out, _ = run("forget", "anne@example.org", "--yes", config=local)
+    assert code == 0 and "erased anne@example.org" in out
+    run("poll", config=local)  # the filed join goes too
+    assert not list((tmp_path / "mail" / BOT / ".Processed" / "cur").iterdir())
+    assert run("export", "anne@example.org", config=local)[0] == 1

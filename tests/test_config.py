@@ -89,3 +89,80 @@ def test_missing_and_broken_files_are_one_clear_line(tmp_path):
     (tmp_path / "bad.toml").write_text("[bot\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(tmp_path / "bad.toml", {})
+
+
+def test_xoauth2_takes_a_token_command_or_a_token_file(tmp_path):
+    data = {
+        "bot": {"address": "bot@example.org"},
+        "imap": {
+            "host": "imap.example.org",
+            "username": "bot@example.org",
+            "auth": "xoauth2",
+            "token_command": "get-token --client-secret s3cret 'bot@example.org'",
+            "timeout": 20,
+        },
+        "smtp": {
+            "host": "smtp.example.org",
+            "username": "bot@example.org",
+            "auth": "xoauth2",
+            "token_file": "tokens/smtp",
+        },
+    }
+    config = parse_config(data, tmp_path / "mailbot.toml", {})
+    imap, smtp = config.imap.token_source, config.smtp.token_source
+    assert config.imap.auth == config.smtp.auth == "xoauth2"
+    assert imap.command.startswith("get-token") and imap.file is None
+    assert imap.cwd == tmp_path and imap.timeout == 20  # a relative command runs beside the file
+    assert smtp.file == tmp_path / "tokens" / "smtp" and not smtp.command
+    assert "s3cret" not in repr(config)
+    assert config.imap.password == config.smtp.password == ""
+
+
+def test_password_auth_is_the_default_and_has_no_token_source(tmp_path):
+    data = {
+        "bot": {"address": "bot@example.org"},
+        "imap": {"host": "imap.example.org", "username": "u", "password": "p"},
+        "smtp": {"host": "smtp.example.org"},
+    }
+    config = parse_config(data, tmp_path / "mailbot.toml", {})
+    assert config.imap.auth == config.smtp.auth == "password"
+    assert config.imap.token_source is None and config.smtp.token_source is None
+
+
+def test_xoauth2_problems_are_reported_together(tmp_path):
+    data = {
+        "bot": {"address": "bot@example.org"},
+        "imap": {
+            "host": "imap.example.org",
+            "username": "bot@example.org",
+            "auth": "xoauth2",
+            "password_env": "IMAP_PASSWORD",
+            "token_command": "get-token 'unbalanced",
+        },
+        "smtp": {
+            "host": "smtp.example.org",
+            "auth": "xoauth2",
+            "token_command": "get-token",
+            "token_file": "token",
+        },
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, tmp_path / "mailbot.toml", {"IMAP_PASSWORD": "p"})
+    message = str(caught.value)
+    for expected in [
+        "imap.token_command: cannot split it into words: No closing quotation",
+        'imap.password_env: not with auth = "xoauth2"',
+        'smtp.username: required for auth = "xoauth2"',
+        'smtp.auth: "xoauth2" needs exactly one of token_command, token_file',
+    ]:
+        assert expected in message
+    data["imap"] = {"host": "imap.example.org", "auth": "xoauth2"}
+    data["smtp"] = {"host": "smtp.example.org", "auth": "oauth", "token_file": "t"}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, tmp_path / "mailbot.toml", {})
+    message = str(caught.value)
+    assert "imap.username: required;" in message
+    assert "imap.username: required for" not in message  # said once
+    assert 'imap.auth: "xoauth2" needs exactly one of token_command, token_file' in message
+    assert "smtp.auth: must be one of password, xoauth2, got 'oauth'" in message
+    assert 'smtp.token_file: only for auth = "xoauth2"' in message

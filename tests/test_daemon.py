@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from mailbot.app import App
@@ -31,8 +32,32 @@ def test_an_unreachable_inbox_is_logged_and_sending_goes_on(tmp_path, caplog):
         raise InboxError("cannot reach IMAP server imap.example.org:993: timed out")
 
     Daemon(make_app(world, broken)).cycle()
-    assert "poll failed, will try again next cycle" in caplog.text
+    assert "poll failed (1 in a row), next try in 60 s" in caplog.text
     assert len(world.transport.sent) == 1
+
+
+def test_a_failing_login_backs_off_and_recovers(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    world = make_world(tmp_path)
+    now = {"t": 0.0}
+    attempts = []
+
+    def failing_login():
+        attempts.append(now["t"])
+        if len(attempts) <= 4:
+            raise InboxError(
+                "IMAP login to imap.example.org:993 as bot failed: AUTHENTICATIONFAILED"
+            )
+        return world.inbox
+
+    daemon = Daemon(make_app(world, failing_login), monotonic=lambda: now["t"])
+    for _ in range(60):  # an hour of 60-second cycles
+        daemon.cycle()
+        now["t"] += 60
+    assert attempts[:5] == [0, 60, 180, 420, 900]  # waits of 1, 2, 4 and 8 minutes
+    assert len(attempts) > 5  # once it works it polls every cycle again
+    assert attempts[5:] == [attempts[4] + 60 * n for n in range(1, len(attempts) - 4)]
+    assert "poll works again after 4 failure(s)" in caplog.text
 
 
 def test_stop_finishes_the_message_in_hand_and_leaves_the_rest(tmp_path):

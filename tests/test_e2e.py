@@ -294,7 +294,18 @@ def test_round_follow_ups_replies_moderation_and_digest(setup, tmp_path):
     [preview] = sink.messages
     assert preview["X-Mailbot-Kind"] == "digest-preview" and "boss@example.org" in preview["To"]
     sink.clear()
-    append(dovecot, make_reply(preview, "Boss <boss@example.org>", "approve"))
+    forged = make_reply(preview, "Boss <boss@example.org>", "approve")
+    append(dovecot, forged)  # From alone proves nothing: no digest yet
+    cli("poll")
+    cli("send")
+    assert [m["X-Mailbot-Kind"] for m in sink.messages] == ["notice"]
+    sink.clear()
+    approval = make_reply(preview, "Boss <boss@example.org>", "approve")
+    # what the receiving MX adds above the message after checking DKIM, SPF and DMARC
+    approval["Authentication-Results"] = (
+        "mx.example.org; dkim=pass header.d=example.org; dmarc=pass header.from=example.org"
+    )
+    append(dovecot, approval)
     cli("poll")
     cli("send")
     digests = [m for m in sink.messages if m["X-Mailbot-Kind"] == "digest"]

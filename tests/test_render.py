@@ -84,6 +84,18 @@ CONTEXT.update(
     status="preview",
     sent_at="",
     changed=False,
+    attempts=3,
+    folder="Failed",
+    sender="anne@example.org",
+    message_id="<m1@example.org>",
+    mailbox="imap:bot@example.org/INBOX",
+    uid="7",
+    reason="RuntimeError: boom",
+    email="anne@example.org",
+    name="Anne Person",
+    days=3,
+    window=30,
+    diagnostic="550 5.1.1 no such user",
 )
 MEMBER["pairing"] = True
 

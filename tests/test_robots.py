@@ -171,6 +171,72 @@ CASES = [
 ]
 
 
+def with_original(
+    *headers: str, note: str = "Could not be delivered to: <bob@example.net>"
+) -> EmailMessage:
+    """A notice with the message it is about attached, like a bounce without a DSN part."""
+    body = (
+        f"--OO\r\nContent-Type: text/plain\r\n\r\n{note}\r\n"
+        "--OO\r\nContent-Type: message/rfc822\r\n\r\nFrom: coffee@example.org\r\n"
+        "To: bob@example.net\r\nSubject: Your coffee match\r\n\r\nHello\r\n--OO--\r\n"
+    )
+    return message(*headers, body=body, content_type='multipart/mixed; boundary="OO"')
+
+
+CASES += [
+    (
+        "bounce: null sender returns the original",
+        with_original("Return-Path: <>", "From: no-reply@mx.example.net", "Subject: Mail"),
+        Sender.bounce,
+    ),
+    (
+        "bounce: null sender returns the original's headers",
+        message(
+            "Return-Path: <>",
+            "Subject: Notice",
+            body="--HH\r\nContent-Type: text/plain\r\n\r\nNot delivered.\r\n"
+            "--HH\r\nContent-Type: text/rfc822-headers\r\n\r\nSubject: hi\r\n--HH--\r\n",
+            content_type='multipart/mixed; boundary="HH"',
+        ),
+        Sender.bounce,
+    ),
+    (
+        "auto: null sender without the original is a vacation notice",
+        message("Return-Path: <>", "Subject: Away until Monday"),
+        Sender.auto_reply,
+    ),
+    (
+        "human: attaches a message, real sender",
+        with_original("Return-Path: <anne@example.net>", note="Look what I got"),
+        Sender.human,
+    ),
+    (
+        "feedback: ARF part beside the original, null sender",
+        message(
+            "Return-Path: <>",
+            body="--AA\r\nContent-Type: text/plain\r\n\r\nA complaint.\r\n"
+            "--AA\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\n"
+            "--AA\r\nContent-Type: message/rfc822\r\n\r\nSubject: hi\r\n\r\nx\r\n--AA--\r\n",
+            content_type='multipart/mixed; boundary="AA"',
+        ),
+        Sender.feedback,
+    ),
+    ("list: List-Post", message("List-Post: <mailto:news@example.net>"), Sender.mailing_list),
+    ("list: Mailman 2", message("X-Mailman-Version: 2.1.39"), Sender.mailing_list),
+    ("list: ezmlm", message("Mailing-List: contact news-help@example.net"), Sender.mailing_list),
+    (
+        "list: fml loop alert",
+        message(
+            "X-MLServer: fml [fml 4.0]",
+            "From: news-admin@example.net",
+            "Subject: Loop Alert: Duplicated Message-ID",
+        ),
+        Sender.mailing_list,
+    ),  # fmt: skip
+    ("list: fml name", message("X-ML-Name: coffee-talk"), Sender.mailing_list),
+]
+
+
 @pytest.mark.parametrize(
     ("msg", "expected"), [case[1:] for case in CASES], ids=[case[0] for case in CASES]
 )
@@ -216,12 +282,57 @@ AUTO_SUBJECTS = [
     "Automatisch antwoord: koffie",
     "Fuori sede: caffè",
     "Risposta automatica: caffè",
+    # Localised Outlook, Notes and vacation-program markers (issue #5)
+    "Abwesend: Kaffee",
+    "Automatische Antwort: Re: Kaffee",
+    "Absence : café",
+    "Ausencia: café",
+    "Afwezig: koffie",
+    "Afwezigheid: koffie",
+    "Assente: caffè",
+    "Resposta automática: café",
+    "Ausente: café",
+    "Fora do escritório: café",
+    "Automatiskt svar: kaffe",
+    "Frånvaro: kaffe",
+    "Automatisk svar: kaffe",
+    "Fravær: kaffe",
+    "Fraværende: kaffe",
+    "Automaattinen vastaus: kahvi",
+    "Odpowiedź automatyczna: kawa",
+    "Automatyczna odpowiedź: kawa",
+    "Nieobecność: kawa",
+    "Automatická odpověď: káva",
+    "Automatikus válasz: kávé",
+    "Otomatik yanıt: kahve",
+    "Автоответ: кофе",
+    "Автоматический ответ: кофе",
+    "自動応答: コーヒー",
+    "自动回复：咖啡",
 ]
 
 
 @pytest.mark.parametrize("subject", AUTO_SUBJECTS)
 def test_auto_reply_subjects(subject: str) -> None:
     assert classify(message(f"Subject: {subject}"), OWN).sender == Sender.auto_reply
+
+
+# A person's subject that merely mentions being away: no marker-and-colon at the start.
+AWAY_BUT_HUMAN = [
+    "Re: Abwesenheitsnotiz: Kaffee",
+    "Re: Afwezig: koffie",
+    "AW: Automatische Antwort: Kaffee",
+    "Absence of coffee",
+    "Afwezig tot juni, daarna graag",
+    "Frånvaro i juli",
+    "pause: fravær i juli",
+    "Absent: back in June",
+]
+
+
+@pytest.mark.parametrize("subject", AWAY_BUT_HUMAN)
+def test_away_words_elsewhere_in_a_subject_stay_human(subject: str) -> None:
+    assert classify(message(f"Subject: {subject}"), OWN).sender == Sender.human
 
 
 def test_encoded_auto_reply_subject() -> None:

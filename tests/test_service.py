@@ -273,7 +273,7 @@ def test_malformed_mail_is_handled_and_never_lost(world, raw):
     assert not world.inbox.waiting
 
 
-def test_a_message_that_breaks_processing_is_set_aside_and_the_loop_goes_on(world, monkeypatch):
+def test_a_message_that_fails_once_is_retried_at_the_next_poll(world, monkeypatch):
     calls = {"n": 0}
     original = world.service._act
 
@@ -285,13 +285,40 @@ def test_a_message_that_breaks_processing_is_set_aside_and_the_loop_goes_on(worl
 
     monkeypatch.setattr(world.service, "_act", explode_once)
     report = world.receive(make_mail(ANNE, "join"), make_mail(BOB, "join"))
-    assert (report.failed, report.processed) == (1, 1)
-    assert world.inbox.failed == [1] and world.inbox.processed == [2]
+    assert (report.retrying, report.failed, report.processed) == (1, 0, 1)
+    assert list(world.inbox.waiting) == [1] and world.inbox.processed == [2]
     assert world.state("anne@example.org") is None  # rolled back, nothing half-done
     assert world.state("bob@example.net") == "pending"
-    assert [r["reason"] for r in world.store.db.query("select reason from failures")] == [
-        "RuntimeError: boom"
-    ]
+    report = world.receive()
+    assert (report.retrying, report.failed, report.processed) == (0, 0, 1)
+    assert world.state("anne@example.org") == "pending"
+    assert not world.mail_to("organiser@example.org")
+
+
+def test_a_poison_message_is_set_aside_after_three_tries_and_admins_told_once(world, monkeypatch):
+    original = world.service._act
+
+    def explode_for_anne(msg, item, name, sender, now):
+        if sender == "anne@example.org":
+            raise RuntimeError("boom")
+        return original(msg, item, name, sender, now)
+
+    monkeypatch.setattr(world.service, "_act", explode_for_anne)
+    world.receive(make_mail(ANNE, "join"), make_mail(BOB, "join"))
+    assert world.state("bob@example.net") == "pending"  # the loop went on
+    world.receive()
+    assert list(world.inbox.waiting) == [1] and not world.inbox.failed
+    report = world.receive()
+    assert report.failed == 1 and world.inbox.failed == [1] and not world.inbox.waiting
+    reasons = [r["reason"] for r in world.store.db.query("select reason from failures")]
+    assert reasons == ["RuntimeError: boom"] * 3
+    alerts = world.mail_to("organiser@example.org")
+    assert len(alerts) == 1
+    assert "could not be processed" in alerts[0]["Subject"]
+    assert "anne@example.org" in body(alerts[0]) and "RuntimeError: boom" in body(alerts[0])
+    assert not world.mail_to("anne@example.org")
+    world.receive()  # nothing more happens to it, nor to the admins
+    assert len(world.mail_to("organiser@example.org")) == 1
 
 
 def test_a_message_is_acted_on_once_even_if_seen_again(world):

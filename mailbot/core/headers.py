@@ -13,6 +13,9 @@ from email.utils import getaddresses
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _MSGID_RE = re.compile(r"<[^<>\s]+>")
+# What we can reply to: dot-atoms either side of one "@" (RFC 5322), ASCII, lower case.
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDRESS_RE = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[a-z0-9-]+(?:\.[a-z0-9-]+)*")
 
 
 def one_line(value: str) -> str:
@@ -52,8 +55,9 @@ def sender_address(msg: Message) -> tuple[str, str]:
     raw = _raw(msg, "From") or ""
     for name, address in getaddresses([one_line(raw)]):
         address = one_line(address).lower()
-        # Non-ASCII addresses would need SMTPUTF8 end to end; they are treated as unusable.
-        if "@" in address and " " not in address and address.isascii() and len(address) <= 254:
+        # Non-ASCII addresses would need SMTPUTF8 end to end; they are treated as unusable,
+        # and so is anything a reply could not be addressed to ("@example..org").
+        if _ADDRESS_RE.fullmatch(address) and len(address) <= 254:
             return _decoded(name)[:80], address
     return "", ""
 

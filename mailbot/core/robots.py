@@ -43,21 +43,39 @@ _BOUNCE_SUBJECT = re.compile(
     r"|could not be delivered|non[- ]?delivery|unzustellbar|non remis|no entregado",
     re.IGNORECASE,
 )
-# Auto-reply subjects put their marker first and follow it with a colon.
+# Auto-reply subjects put their marker first and follow it with a colon: Outlook's
+# "Automatic reply" in the languages it ships, Notes' and Exchange's older "Out of office"
+# words, and vacation programs' "Autoreply". A person's reply starts "Re:" instead.
 _AUTO_SUBJECT = re.compile(
-    r"^\s*(?:out\s+of\s+(?:the\s+)?office(?:\s+(?:reply|notice|autoreply))?|abwesend"
-    r"|automatic\s+reply|auto|auto[- ]?reply|autoresponse"
-    r"|auto[- ]?respon[sd]e?r?|abwesenheitsnotiz|automatische\s+antwort"
-    r"|réponse\s+automatique|respuesta\s+automática|fuera\s+de\s+la\s+oficina"
-    r"|automatisch\s+antwoord|fuori\s+sede|risposta\s+automatica"
-    r"|resposta\s+automática|automatiskt\s+svar|autosvar"
-    r"|automatisk\s+svar|odpowiedź\s+automatyczna|автоответ)\s*:",
+    r"^\s*(?:out\s+of\s+(?:the\s+)?office(?:\s+(?:reply|notice|autoreply))?"
+    r"|automatic\s+reply|auto|auto[- ]?reply|autoresponse|auto[- ]?respon[sd]e?r?"
+    r"|abwesend|abwesenheit|abwesenheitsnotiz|automatische\s+antwort"  # German
+    r"|réponse\s+automatique|absence"  # French
+    r"|respuesta\s+automática|fuera\s+de\s+la\s+oficina|ausencia"  # Spanish
+    r"|automatisch\s+antwoord|afwezig|afwezigheid"  # Dutch
+    r"|risposta\s+automatica|fuori\s+sede|assente"  # Italian
+    r"|resposta\s+automática|ausente|fora\s+do\s+escritório"  # Portuguese
+    r"|automatiskt\s+svar|frånvaro|frånvarande"  # Swedish
+    r"|automatisk\s+svar|autosvar|fravær|fraværende"  # Norwegian, Danish
+    r"|automaattinen\s+vastaus|poissa"  # Finnish
+    r"|odpowiedź\s+automatyczna|automatyczna\s+odpowiedź|nieobecność"  # Polish
+    r"|automatická\s+odpověď|nepřítomnost"  # Czech
+    r"|automatikus\s+válasz|házon\s+kívül"  # Hungarian
+    r"|otomatik\s+yanıt|otomatik\s+cevap"  # Turkish
+    r"|автоответ|автоматический\s+ответ"  # Russian
+    r"|αυτόματη\s+απάντηση"  # Greek
+    r"|自動応答|自動返信|自动回复|自動回覆)\s*[:：]",  # Japanese, Chinese
     re.IGNORECASE,
 )
 _NO_REPLY = re.compile(r"^(?:no|do[-_.]?not)[-_.]?reply\b")
 _AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Mail-Autoreply")
 _NEGATIVE = {"no", "false", "0"}
 _LIST_PRECEDENCE = {"bulk", "junk", "list"}
+# List servers' own marks (Mailman 2, ezmlm, fml): people's mail clients never set them.
+_LIST_HEADERS = ("List-Id", "List-Unsubscribe", "List-Post", "X-Mailman-Version", "Mailing-List",
+                 "X-ML-Name", "X-MLServer")  # fmt: skip
+_ORIGINAL_TYPES = {"message/rfc822", "text/rfc822-headers", "message/global",
+                   "message/global-headers"}  # fmt: skip
 
 
 def classify(msg: EmailMessage, own_addresses: frozenset[str]) -> Verdict:
@@ -89,9 +107,10 @@ def _bounce(msg: Message, own_addresses: frozenset[str]) -> Verdict | None:
     report_type = _report_type(msg)
     if report_type == "delivery-status":
         return Verdict(Sender.bounce, "multipart/report; report-type=delivery-status")
-    if report_type == "feedback-report":
+    types = _part_types(msg)
+    if report_type == "feedback-report" or "message/feedback-report" in types:
         return None  # abuse reports often come from postmaster@ too; the structure decides
-    status = next((kind for kind in _part_types(msg) if kind in _STATUS_TYPES), None)
+    status = next((kind for kind in types if kind in _STATUS_TYPES), None)
     if status:
         return Verdict(Sender.bounce, f"{status} part")
     if _has(msg, "X-Failed-Recipients"):
@@ -107,6 +126,9 @@ def _bounce(msg: Message, own_addresses: frozenset[str]) -> Verdict | None:
     subject = _header(msg, "Subject")
     if not path and _BOUNCE_SUBJECT.search(subject):
         return Verdict(Sender.bounce, f"Return-Path: <> and Subject: {subject[:60]}")
+    # Vacation notices do not return the message they answer; delivery failures do.
+    if not path and _ORIGINAL_TYPES.intersection(types):
+        return Verdict(Sender.bounce, "Return-Path: <> and the original message attached")
     return None
 
 
@@ -141,7 +163,7 @@ def _mailing_list(msg: Message, own_addresses: frozenset[str]) -> Verdict | None
     precedence = _token(_header(msg, "Precedence"))
     if precedence in _LIST_PRECEDENCE:
         return Verdict(Sender.mailing_list, f"Precedence: {precedence}")
-    for name in ("List-Id", "List-Unsubscribe"):
+    for name in _LIST_HEADERS:
         if _has(msg, name):
             return Verdict(Sender.mailing_list, name)
     return None

@@ -1,0 +1,89 @@
+"""Count bounces against addresses and pause members whose mail keeps failing.
+
+Only permanent failures count, at most one a day per address, and only those in the last
+``bounce_window_days`` (so an address that bounced once last year starts clean). At
+``bounce_threshold`` the member is paused for bounces: no intros, no digest, and the admins
+are told once. Writing ``resume`` (or ``join``) clears the count.
+
+A bounce report counts only when it names mail we sent: our per-message return path (VERP) or
+the Message-ID of our original inside the report. Anyone can write a fake bounce naming a
+member's address; nobody outside can know our Message-IDs, so a forged report pauses nobody.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from mailbot.alerts import alert_admins
+from mailbot.clock import Clock
+from mailbot.config import Config
+from mailbot.core.bounces import parse_bounce
+from mailbot.core.membership import State
+from mailbot.render import Renderer
+from mailbot.store import SqliteStore
+
+log = logging.getLogger(__name__)
+
+
+class Bounces:
+    def __init__(self, config: Config, store: SqliteStore, renderer: Renderer, clock: Clock):
+        self.config = config
+        self.store = store
+        self.renderer = renderer
+        self.clock = clock
+
+    def handle_report(self, msg: EmailMessage, now: datetime) -> str:
+        """Read a bounce report; returns what it meant, for the inbound log."""
+        report = parse_bounce(msg, self.config.bot.address)
+        row, source = None, ""
+        if report.verp:
+            row, source = self.store.outbox_by_return_token(report.verp), "return path"
+        if row is None and report.original_message_id:
+            row = self.store.outbox_by_message_id(report.original_message_id)
+            source = "message-id"
+        if row is None:
+            return "not linked to mail we sent, not counted"
+        sent_to = json.loads(row["recipients"])
+        failed = [r for r in report.recipients if r in sent_to]
+        if not failed and len(sent_to) == 1:
+            failed = sent_to  # the report names nobody readable; the message had one reader
+        if not failed:
+            return f"for outbox {row['id']}, recipient not identified"
+        if not report.permanent:
+            return f"temporary ({report.status or 'delayed'}) for {len(failed)}, not counted"
+        for address in failed:
+            self.record(address, report.status, report.diagnostic, row["id"], source, now)
+        return f"permanent ({report.status or '5.0.0'}) for {len(failed)}, counted"
+
+    def record(self, address: str, status: str, diagnostic: str, outbox_id: int | None,
+               source: str, now: datetime) -> None:  # fmt: skip
+        """Count one permanent failure for ``address``; pause its member at the threshold."""
+        member = self.store.get_member(address)
+        if member is None or member.state == State.left:
+            return
+        limits = self.config.limits
+        today = now.astimezone(self.config.tz).date()
+        if not self.store.add_bounce(address, now, today.isoformat(), status, diagnostic,
+                                     outbox_id, source):  # fmt: skip
+            return
+        since = (today - timedelta(days=limits.bounce_window_days - 1)).isoformat()
+        days = self.store.bounce_days(address, since)
+        log.info("bounce counted for member (%d of %d days)", days, limits.bounce_threshold)
+        if days < limits.bounce_threshold or self.store.is_bounced(address):
+            return
+        if member.state in (State.active, State.paused):
+            self.store.save_member(replace(member, state=State.paused), now)
+        self.store.mark_bounced(address, now)
+        self.store.event(address, "bounced", f"paused after {days} days of bounces", now)
+        context = {"email": address, "name": member.name, "days": days,
+                   "window": limits.bounce_window_days, "status": status,
+                   "diagnostic": diagnostic[:200]}  # fmt: skip
+        alert_admins(self.config, self.store, self.renderer, f"bounced:{address}:{today}",
+                     "admin_bounced", context, now)  # fmt: skip
+
+    def clear(self, address: str) -> None:
+        self.store.clear_bounces(address)

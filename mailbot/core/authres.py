@@ -1,0 +1,114 @@
+"""Read the receiving server's ``Authentication-Results`` (RFC 8601) for admin commands.
+
+Anyone can write an admin's address in From. What cannot be forged from outside is the verdict
+the receiving server prepends after checking DKIM, SPF and DMARC, so admin commands count only
+when that verdict passes and its domain matches the From domain.
+
+Which header to believe: a sender can add their own ``Authentication-Results`` lines too. With
+``authserv_id`` configured only headers carrying that id count (the receiving server removes
+forged ones with its own id, as RFC 8601 section 5 asks). Without it, only the topmost header
+counts: the receiving server adds its verdict last, above anything the sender wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email.message import Message
+
+LEVELS = ("dmarc", "dkim", "spf", "none")
+_PASSING = {  # what each configured level accepts: itself and anything stronger
+    "dmarc": ("dmarc",),
+    "dkim": ("dmarc", "dkim"),
+    "spf": ("dmarc", "dkim", "spf"),
+}
+_DOMAIN_PROPS = {
+    "dmarc": ("header.from",),
+    "dkim": ("header.d", "header.i"),
+    "spf": ("smtp.mailfrom", "smtp.from"),
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    method: str
+    result: str
+    props: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Header:
+    authserv_id: str
+    results: tuple[Result, ...]
+
+
+def parse(value: str) -> Header:
+    """One header value: ``mx.example.net; dkim=pass header.d=example.org; spf=fail ...``."""
+    parts = [p.strip() for p in _strip_comments(value).split(";")]
+    head = parts[0].split()
+    authserv_id = head[0].lower() if head else ""
+    if "=" in authserv_id:  # Microsoft 365 writes no authserv-id: the first part is a result
+        authserv_id, parts = "", ["", *parts]
+    results = []
+    for part in parts[1:]:
+        tokens = part.split()
+        if not tokens or "=" not in tokens[0]:
+            continue
+        method, _, result = tokens[0].partition("=")
+        props = {}
+        for token in tokens[1:]:
+            key, eq, val = token.partition("=")
+            if eq:
+                props[key.lower()] = val.strip('"').lower()
+        results.append(Result(method.split("/")[0].lower(), result.lower(), props))
+    return Header(authserv_id, tuple(results))
+
+
+def trusted_headers(msg: Message, authserv_id: str) -> list[Header]:
+    values = [str(v) for v in msg.get_all("Authentication-Results") or []]
+    headers = [parse(v) for v in values]
+    if authserv_id:
+        return [h for h in headers if h.authserv_id == authserv_id.lower()]
+    return headers[:1]
+
+
+def verify(msg: Message, from_domain: str, level: str, authserv_id: str = "") -> tuple[bool, str]:
+    """(passed, why) for a message claiming to come from ``from_domain``."""
+    if level == "none":
+        return True, "not checked (admin_auth = none)"
+    headers = trusted_headers(msg, authserv_id)
+    if not headers:
+        where = f" from {authserv_id}" if authserv_id else ""
+        return False, f"no Authentication-Results header{where}"
+    seen = []
+    for header in headers:
+        for r in header.results:
+            seen.append(f"{r.method}={r.result}")
+            if r.method in _PASSING[level] and r.result == "pass" and _aligned(r, from_domain):
+                return True, f"{r.method}=pass for {from_domain} ({header.authserv_id})"
+    return False, f"needs {level} to pass for {from_domain}; got {', '.join(seen) or 'none'}"
+
+
+def _aligned(result: Result, from_domain: str) -> bool:
+    """Relaxed alignment: the verified domain and the From domain are one organisation's
+    (equal, or one a subdomain of the other). A pass for another domain proves nothing."""
+    domains = [result.props[p] for p in _DOMAIN_PROPS[result.method] if p in result.props]
+    if not domains:
+        return result.method == "dmarc"  # DMARC is about the From domain by definition
+    from_domain = from_domain.lower()
+    for value in domains:
+        domain = value.rpartition("@")[2]
+        if "." in domain and (
+            domain == from_domain
+            or from_domain.endswith("." + domain)
+            or domain.endswith("." + from_domain)
+        ):
+            return True
+    return False
+
+
+def _strip_comments(value: str) -> str:
+    previous = None
+    while previous != value:  # innermost first, so nested comments go too
+        previous, value = value, re.sub(r"\([^()]*\)", " ", value)
+    return value

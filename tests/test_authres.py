@@ -1,0 +1,87 @@
+"""Reading the receiving server's Authentication-Results (RFC 8601) for admin commands."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailbot.core.authres import parse, verify
+from mailbot.testing import make_mail
+
+GOOD = (
+    "mx.example.org; dkim=pass (2048-bit key) header.d=example.org header.s=s1 "
+    'header.b="abc"; spf=pass (sender allowed) smtp.mailfrom=bounce@example.org; '
+    "dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=example.org"
+)
+
+
+def mail(*results: str):
+    msg = make_mail("Organiser <organiser@example.org>", "approve")
+    for value in results:
+        msg["Authentication-Results"] = value
+    return msg
+
+
+def test_parse_reads_methods_results_and_properties_and_drops_comments():
+    header = parse(GOOD)
+    assert header.authserv_id == "mx.example.org"
+    assert [(r.method, r.result) for r in header.results] == [
+        ("dkim", "pass"),
+        ("spf", "pass"),
+        ("dmarc", "pass"),
+    ]
+    assert header.results[0].props["header.d"] == "example.org"
+    assert parse("mx.example.org 1; none").results == ()
+    assert parse("").authserv_id == ""
+
+
+@pytest.mark.parametrize(
+    "level, results, passed",
+    [
+        ("dmarc", [GOOD], True),
+        ("dmarc", ["mx.example.org; dkim=pass header.d=example.org"], False),
+        ("dkim", ["mx.example.org; dkim=pass header.d=example.org"], True),
+        ("dkim", ["mx.example.org; dkim=pass header.d=mail.example.org"], True),  # relaxed
+        ("dkim", ["mx.example.org; dkim=pass header.d=example.org.evil.test"], False),
+        ("dkim", ["mx.example.org; dkim=pass header.d=org"], False),
+        ("dkim", ["mx.example.org; spf=pass smtp.mailfrom=example.org"], False),
+        ("spf", ["mx.example.org; spf=pass smtp.mailfrom=x@example.org"], True),
+        ("spf", ["mx.example.org; spf=softfail smtp.mailfrom=example.org"], False),
+        ("dmarc", ["mx.example.org; dmarc=pass"], True),  # DMARC is about From already
+        ("dmarc", ["mx.example.org; dmarc=pass header.from=other.example"], False),
+        ("dmarc", [], False),
+        ("none", [], True),
+    ],
+)
+def test_levels_accept_a_pass_aligned_with_the_from_domain(level, results, passed):
+    assert verify(mail(*results), "example.org", level)[0] is passed
+
+
+def test_without_an_authserv_id_only_the_topmost_header_counts():
+    forged_below = mail("mx.example.org; dmarc=fail header.from=example.org", GOOD)
+    assert verify(forged_below, "example.org", "dmarc")[0] is False
+    assert verify(mail(GOOD, "x; dmarc=fail"), "example.org", "dmarc")[0] is True
+
+
+def test_with_an_authserv_id_only_that_servers_headers_count():
+    forged = mail("mx.attacker.test; dmarc=pass header.from=example.org")
+    passed, why = verify(forged, "example.org", "dmarc", "mx.example.org")
+    assert not passed and "no Authentication-Results header from mx.example.org" in why
+    real = mail("mx.attacker.test; dmarc=pass", GOOD.replace("mx.example.org", "MX.example.org"))
+    assert verify(real, "example.org", "dmarc", "mx.example.org")[0] is True
+
+
+def test_the_reason_says_what_was_seen():
+    passed, why = verify(mail("mx.example.org; dkim=fail; dmarc=fail"), "example.org", "dkim")
+    assert not passed and why == "needs dkim to pass for example.org; got dkim=fail, dmarc=fail"
+
+
+def test_microsoft_365_headers_without_an_authserv_id_are_read():
+    value = (
+        "spf=pass (sender IP is 192.0.2.1) smtp.mailfrom=example.org; dkim=pass "
+        "(signature was verified) header.d=example.org;dmarc=pass action=none "
+        "header.from=example.org;compauth=pass reason=100"
+    )
+    header = parse(value)
+    assert header.authserv_id == ""
+    assert [r.method for r in header.results] == ["spf", "dkim", "dmarc", "compauth"]
+    assert verify(mail(value), "example.org", "spf")[0] is True
