@@ -21,7 +21,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from mailbot.config import ImapConfig
-from mailbot.core.headers import sender_address
+from mailbot.core.headers import header_text, sender_address
 from mailbot.errors import InboxError
 from mailbot.faults import checkpoint
 from mailbot.oauth import TokenError
@@ -60,6 +60,11 @@ class Inbox(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def message_id_of(raw: bytes) -> str:
+    msg = BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+    return header_text(msg, "Message-ID").strip()
 
 
 def is_from(headers: bytes, address: str) -> bool:
@@ -192,7 +197,9 @@ class ImapInbox:
             elif b"MOVE" in self.client.capabilities():
                 self.client.move(uids, folder)
             else:
-                self.client.copy(uids, folder)
+                fresh = self._not_copied_yet(items, uids, folder)
+                if fresh:
+                    self.client.copy(fresh, folder)
                 checkpoint("inbox.after_copy")
                 self.client.delete_messages(uids)
                 if b"UIDPLUS" in self.client.capabilities():
@@ -201,6 +208,22 @@ class ImapInbox:
                     self.client.expunge()
         except (IMAPClientError, OSError) as exc:
             raise InboxError(f"cannot move messages to {folder}: {_text(exc)}") from exc
+
+    def _not_copied_yet(self, items: list[InboundItem], uids: list[int], folder: str) -> list[int]:
+        """Without MOVE a message is copied, then deleted: killed in between, the original is
+        still here next time. Look in the target for a copy (by Message-ID) so a restart does
+        not file it twice. Only servers without MOVE pay for the searches."""
+        ids = {int(i.uid): message_id_of(i.raw or i.headers) for i in items}
+        copied: set[int] = set()
+        if any(ids.values()):
+            self.client.select_folder(folder, readonly=True)
+            try:
+                for uid, message_id in ids.items():
+                    if message_id and self.client.search(["HEADER", "Message-ID", message_id]):
+                        copied.add(uid)
+            finally:
+                self.client.select_folder(self.config.folder)
+        return [u for u in uids if u not in copied]
 
     def erase(self, address: str) -> int:
         folders = (
