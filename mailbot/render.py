@@ -21,8 +21,32 @@ from typing import Any
 import jinja2
 
 PACKAGE_TEMPLATES = Path(str(files("mailbot.templates")))
-POLICY = email.policy.SMTP.clone(max_line_length=78)
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class _SmtpPolicy(email.policy.EmailPolicy):
+    """The SMTP policy, but an address list is folded one address at a time.
+
+    Python before 3.12.5 can fold the comma after a long non-ASCII name into an encoded word
+    ("=?utf-8?q?=2C?="), which turns two recipients into one for every mail client.
+    """
+
+    def fold(self, name: str, value: Any) -> str:
+        addresses = getattr(value, "addresses", ())
+        if len(addresses) < 2:
+            return super().fold(name, value)
+        fold_one = super().fold
+        one_each = [fold_one(name, self.header_factory(name, [a])) for a in addresses]
+        values = [folded[len(name) + 1 :].strip() for folded in one_each]
+        return f"{name}: " + f",{self.linesep} ".join(values) + self.linesep
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if len(getattr(value, "addresses", ())) < 2:
+            return super().fold_binary(name, value)
+        return self.fold(name, value).encode("ascii")
+
+
+POLICY = _SmtpPolicy(linesep="\r\n", max_line_length=78)
 
 
 @dataclass(frozen=True)

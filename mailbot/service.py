@@ -489,31 +489,44 @@ class Service:
         reply_to: tuple[str, str],
         now: datetime,
     ) -> str:
+        """One email per inbound message: the answers to other commands ride along in a
+        confirmation or welcome email when there is one, else they make one notice."""
         done: list[str] = []
-        sections: list[tuple[str, dict[str, Any]]] = []
         final = replies[-1].member
-        for r in replies:
-            extra = {
-                "command": r.command.text,
-                "detail": r.outcome.detail,
-                "profile_changed": bool(r.outcome.profile) and r.outcome.state is not None,
-                "target": r.command.target or "",
-            }
+        mains = [r for r in replies if r.outcome.reply in ("confirm", "welcome")]
+        sections = [
+            (
+                r.outcome.reply,
+                {
+                    "command": r.command.text,
+                    "detail": r.outcome.detail,
+                    "profile_changed": bool(r.outcome.profile) and r.outcome.state is not None,
+                    "target": r.command.target or "",
+                    "member": _member_view(r.member, sender),
+                },
+            )
+            for r in replies
+            if r not in mains
+        ]
+        if not mains:
+            if sections:
+                queued = self._notice(key, sender, final, sections, footnotes, reply_to, now)
+                done.append("notice" if queued else "notice rate-limited")
+            return ", ".join(done) or "no reply"
+        also = [
+            self.renderer.render_section(name, {**self._context(final, sender, now), **extra})
+            .text.strip()
+            for name, extra in sections
+        ]
+        for n, r in enumerate(mains):
+            extra = {"also": also, "footnotes": footnotes} if n == 0 else {}
             if r.outcome.reply == "confirm":
-                done.append(self._confirmation(key, sender, r.member, r.outcome, reply_to, now))
-            elif r.outcome.reply == "welcome":
-                done.append(self._single(key, "welcome", sender, r.member, reply_to, now))
-            else:
-                sections.append(
-                    (
-                        r.outcome.reply,
-                        {**extra, "member": _member_view(r.member, sender)},
-                    )
+                done.append(
+                    self._confirmation(key, sender, r.member, r.outcome, reply_to, now, **extra)
                 )
-        if sections:
-            queued = self._notice(key, sender, final, sections, footnotes, reply_to, now)
-            done.append("notice" if queued else "notice rate-limited")
-        return ", ".join(done) or "no reply"
+            else:
+                done.append(self._single(key, "welcome", sender, r.member, reply_to, now, **extra))
+        return ", ".join(done)
 
     def _confirmation(
         self,
@@ -524,6 +537,7 @@ class Service:
         reply_to: tuple[str, str],
         now: datetime,
         imported: bool = False,
+        **extra: Any,
     ) -> str:
         day = now - timedelta(days=1)
         if (
@@ -543,6 +557,7 @@ class Service:
             imported=imported,
             detail=outcome.detail,
             expires=expires.astimezone(self.config.tz).strftime("%A %-d %B %Y, %H:%M %Z"),
+            **extra,
         )
         rendered = self.renderer.render("confirm", context)
         return self._queue(
@@ -565,8 +580,9 @@ class Service:
         member: Member | None,
         reply_to: tuple[str, str],
         now: datetime,
+        **extra: Any,
     ) -> str:
-        rendered = self.renderer.render(name, self._context(member, sender, now))
+        rendered = self.renderer.render(name, self._context(member, sender, now, **extra))
         return self._queue(f"{key}:{name}", name, name, sender, member, rendered, reply_to, now)
 
     def _notice(
@@ -671,6 +687,7 @@ class Service:
             "target": "",
             "sections": [],
             "footnotes": [],
+            "also": [],  # answers to the other commands in the same email
         }
         context.update(extra)
         return context

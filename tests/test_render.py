@@ -96,6 +96,7 @@ CONTEXT.update(
     days=3,
     window=30,
     diagnostic="550 5.1.1 no such user",
+    also=["Your status: active."],
 )
 MEMBER["pairing"] = True
 

@@ -15,6 +15,8 @@ from email.message import EmailMessage, Message
 from email.utils import getaddresses
 from enum import StrEnum
 
+from mailbot.core.headers import sender_address
+
 __all__ = ["Sender", "Verdict", "classify"]
 
 
@@ -199,6 +201,11 @@ def _token(value: str) -> str:
 
 
 def _from_address(msg: Message) -> str:
+    """The address a reply would go to (so we judge whom we would answer), else the first
+    name in From: "From: MAILER-DAEMON" with no domain parses as a display name only."""
+    usable = sender_address(msg)[1]
+    if usable:
+        return usable
     try:
         pairs = getaddresses([str(msg.get("From", ""))])
     except Exception:
@@ -206,7 +213,6 @@ def _from_address(msg: Message) -> str:
     addresses = [address.strip().lower() for _, address in pairs if address.strip()]
     if addresses:
         return addresses[0]
-    # "From: MAILER-DAEMON" with no domain parses as a display name only.
     names = [name.strip().lower() for name, _ in pairs if name.strip()]
     return names[0] if names else ""
 
