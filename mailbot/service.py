@@ -514,15 +514,16 @@ class Service:
                 done.append("notice" if queued else "notice rate-limited")
             return ", ".join(done) or "no reply"
         also = [
-            self.renderer.render_section(name, {**self._context(final, sender, now), **extra})
-            .text.strip()
+            self.renderer.render_section(
+                name, {**self._context(final, sender, now), **extra}
+            ).text.strip()
             for name, extra in sections
         ]
         for n, r in enumerate(mains):
-            extra = {"also": also, "footnotes": footnotes} if n == 0 else {}
+            extra: dict[str, Any] = {"also": also, "footnotes": footnotes} if n == 0 else {}
             if r.outcome.reply == "confirm":
                 done.append(
-                    self._confirmation(key, sender, r.member, r.outcome, reply_to, now, **extra)
+                    self._confirmation(key, sender, r.member, r.outcome, reply_to, now, extra=extra)
                 )
             else:
                 done.append(self._single(key, "welcome", sender, r.member, reply_to, now, **extra))
@@ -537,7 +538,7 @@ class Service:
         reply_to: tuple[str, str],
         now: datetime,
         imported: bool = False,
-        **extra: Any,
+        extra: dict[str, Any] | None = None,
     ) -> str:
         day = now - timedelta(days=1)
         if (
@@ -557,7 +558,7 @@ class Service:
             imported=imported,
             detail=outcome.detail,
             expires=expires.astimezone(self.config.tz).strftime("%A %-d %B %Y, %H:%M %Z"),
-            **extra,
+            **(extra or {}),
         )
         rendered = self.renderer.render("confirm", context)
         return self._queue(
