@@ -47,21 +47,23 @@ _BOUNCE_SUBJECT = re.compile(
 )
 # Auto-reply subjects put their marker first and follow it with a colon: Outlook's
 # "Automatic reply" in the languages it ships, Notes' and Exchange's older "Out of office"
-# words, and vacation programs' "Autoreply". A person's reply starts "Re:" instead.
+# words, and vacation programs' "Autoreply". A person's reply starts "Re:" instead. Single
+# words a person might put first themselves ("Absence: back in May, pause me") are left out:
+# a silently ignored person is worse than an auto-reply answered once (replies are capped).
 _AUTO_SUBJECT = re.compile(
     r"^\s*(?:out\s+of\s+(?:the\s+)?office(?:\s+(?:reply|notice|autoreply))?"
-    r"|automatic\s+reply|auto|auto[- ]?reply|autoresponse|auto[- ]?respon[sd]e?r?"
-    r"|abwesend|abwesenheit|abwesenheitsnotiz|automatische\s+antwort"  # German
-    r"|réponse\s+automatique|absence"  # French
-    r"|respuesta\s+automática|fuera\s+de\s+la\s+oficina|ausencia"  # Spanish
-    r"|automatisch\s+antwoord|afwezig|afwezigheid"  # Dutch
-    r"|risposta\s+automatica|fuori\s+sede|assente"  # Italian
-    r"|resposta\s+automática|ausente|fora\s+do\s+escritório"  # Portuguese
-    r"|automatiskt\s+svar|frånvaro|frånvarande"  # Swedish
-    r"|automatisk\s+svar|autosvar|fravær|fraværende"  # Norwegian, Danish
-    r"|automaattinen\s+vastaus|poissa"  # Finnish
-    r"|odpowiedź\s+automatyczna|automatyczna\s+odpowiedź|nieobecność"  # Polish
-    r"|automatická\s+odpověď|nepřítomnost"  # Czech
+    r"|automatic\s+reply|auto[- ]?reply|autoresponse|auto[- ]?responder"
+    r"|abwesenheitsnotiz|automatische\s+antwort"  # German
+    r"|réponse\s+automatique|absence\s+du\s+bureau"  # French
+    r"|respuesta\s+automática|fuera\s+de\s+la\s+oficina"  # Spanish
+    r"|automatisch\s+antwoord"  # Dutch
+    r"|risposta\s+automatica|fuori\s+sede"  # Italian
+    r"|resposta\s+automática|fora\s+do\s+escritório"  # Portuguese
+    r"|automatiskt\s+svar"  # Swedish
+    r"|automatisk\s+svar|autosvar"  # Norwegian, Danish
+    r"|automaattinen\s+vastaus"  # Finnish
+    r"|odpowiedź\s+automatyczna|automatyczna\s+odpowiedź"  # Polish
+    r"|automatická\s+odpověď"  # Czech
     r"|automatikus\s+válasz|házon\s+kívül"  # Hungarian
     r"|otomatik\s+yanıt|otomatik\s+cevap"  # Turkish
     r"|автоответ|автоматический\s+ответ"  # Russian
