@@ -168,26 +168,56 @@ class Rounds:
         first_email: str,
         now: datetime,
     ) -> None:
+        message_id = make_msgid(idstring="intro", domain=self.config.bot.domain)
+        trio_seat = group[2] if len(group) == 3 else ""
+        self.store.add_group(round_id, number, group, trio_seat, first_email, message_id)
+        key = f"intro:{plan.slot}:{number}"
+        self._send_intro(plan, key, list(group), first_email, message_id, now)
+
+    def _send_intro(self, plan: RoundPlan, key: str, group: list[str], first_email: str,
+                    message_id: str, now: datetime) -> None:  # fmt: skip
         people = [self.store.get_member(email) for email in group]
         members = [p for p in people if p is not None]
         first = next(m for m in members if m.email == first_email)
-        message_id = make_msgid(idstring="intro", domain=self.config.bot.domain)
-        trio_seat = group[2] if len(group) == 3 else ""
-        self.store.add_group(round_id, number, group, trio_seat, first.email, message_id)
         context = self._context(
             plan, now, people=[_person(m) for m in members], first_mover=_person(first)
         )
         rendered = self.renderer.render("intro", context)
         to = [(m.name, m.email) for m in members]
-        self._queue(f"intro:{plan.slot}:{number}", "intro", to, rendered, now, message_id, to)
+        self._queue(key, "intro", to, rendered, now, message_id, to)
 
-    def _no_match(self, plan: RoundPlan, email: str, now: datetime) -> None:
+    def withdraw(self, email: str, now: datetime) -> int:
+        """Someone leaves (or asks to be forgotten) while their intro still waits in the outbox
+        (an SMTP outage, the hourly cap): the intro is cancelled before it carries their name
+        and phone to anyone, the others get a new intro without them, or a "no match" email
+        when nobody is left to meet. Returns how many intros were withdrawn."""
+        rows = self.store.queued_intros_for(email)
+        for row in rows:
+            self.store.cancel_mail(row["outbox_id"])
+            rest = self.store.leave_group(row["group_id"], email)
+            plan = RoundPlan(row["slot"], row["round_number"], 0, (), (), 0.0)
+            key = f"{row['key']}:{len(rest)}"  # each shrink of the group is its own event
+            if len(rest) < 2:
+                self.store.drop_group(row["group_id"])
+                for alone in rest:
+                    self._no_match(plan, alone, now, key=f"nomatch:{key}:{alone}")
+                continue
+            first = row["first_mover"] if row["first_mover"] in rest else rest[0]
+            message_id = make_msgid(idstring="intro", domain=self.config.bot.domain)
+            self.store.set_group_intro(row["group_id"], first, message_id)
+            self._send_intro(plan, key, rest, first, message_id, now)
+        if rows:
+            log.info("withdrew %d queued intro(s) of a member who left", len(rows))
+        return len(rows)
+
+    def _no_match(self, plan: RoundPlan, email: str, now: datetime, key: str = "") -> None:
         member = self.store.get_member(email)
         if member is None:
             return
         context = self._context(plan, now, person=_person(member))
         rendered = self.renderer.render("no_match", context)
-        self._queue(f"nomatch:{plan.slot}:{email}", "notice", [(member.name, email)], rendered, now)
+        key = key or f"nomatch:{plan.slot}:{email}"
+        self._queue(key, "notice", [(member.name, email)], rendered, now)
 
     def _pause_unresponsive(self, slot: str, now: datetime) -> None:
         """Three follow-ups in a row unanswered: pause, kindly, rather than pair a ghost."""

@@ -52,6 +52,7 @@ from mailbot.learnings import Learnings
 from mailbot.mailer import queue_email
 from mailbot.outbox import ConnectionLost, PermanentFailure, TemporaryFailure, Transport
 from mailbot.render import Rendered, Renderer
+from mailbot.rounds import Rounds
 from mailbot.store import QueuedMail, SqliteStore, stamp
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ class Service:
         self.learnings = Learnings(config, store, renderer, clock)
         self.digests = Digests(config, store, renderer, clock)
         self.bounces = Bounces(config, store, renderer, clock)
+        self.rounds = Rounds(config, store, renderer, clock)  # to withdraw intros on leave
         self.own = frozenset(
             {config.bot.address}
             | (
@@ -407,6 +409,8 @@ class Service:
         if member is not None and outcome.digest is not None:
             member = replace(member, digest=outcome.digest)
             self.store.save_member(member, now)
+        if outcome.forget or outcome.state == State.left:
+            self.rounds.withdraw(sender, now)  # before forget: it needs their outbox rows
         if outcome.forget:
             self.store.forget(sender, now)
             self.store.event("", "forget", "a member was erased on request", now)

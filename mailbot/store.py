@@ -973,6 +973,45 @@ class SqliteStore:
             [stamp(now), refused or None, mail_id],
         )
 
+    def queued_intros_for(self, email: str) -> list[dict[str, Any]]:
+        """Intros to ``email`` not yet handed to SMTP, with their group."""
+        return list(
+            self.db.query(
+                "select o.id as outbox_id, o.key, g.id as group_id, g.number, g.first_mover, "
+                "r.slot, r.number as round_number from outbox o "
+                "join outbox_recipients x on x.outbox_id = o.id "
+                "join round_groups g on g.intro_message_id = o.message_id "
+                "join rounds r on r.id = g.round_id "
+                "where o.kind = 'intro' and o.status = 'queued' and x.email = ?",
+                [email],
+            )
+        )
+
+    def cancel_mail(self, mail_id: int) -> None:
+        self.db.execute("update outbox set status = 'cancelled', raw = x'' where id = ?", [mail_id])
+
+    def leave_group(self, group_id: int, email: str) -> list[str]:
+        """Take someone out of a group they were never introduced to; the others remain."""
+        self.db.execute(
+            "delete from group_members where group_id = ? and email = ?", [group_id, email]
+        )
+        rows = self.db.query(
+            "select email from group_members where group_id = ? order by email", [group_id]
+        )
+        rest = [r["email"] for r in rows]
+        self.db.execute("update round_groups set size = ? where id = ?", [len(rest), group_id])
+        return rest
+
+    def drop_group(self, group_id: int) -> None:
+        self.db.execute("delete from group_members where group_id = ?", [group_id])
+        self.db.execute("delete from round_groups where id = ?", [group_id])
+
+    def set_group_intro(self, group_id: int, first_mover: str, message_id: str) -> None:
+        self.db.execute(
+            "update round_groups set first_mover = ?, intro_message_id = ? where id = ?",
+            [first_mover, message_id, group_id],
+        )
+
     def requeue_for(self, mail_id: int, recipient: str, now: datetime) -> bool:
         """A copy of a sent message for one recipient the server deferred (4xx)."""
         row = self.db.table("outbox").get(mail_id)

@@ -261,7 +261,8 @@ def test_forget_erases_the_person_everywhere_we_hold_them(tmp_path):
     world.clock.advance(hours=1)
     world.service.send(world.transport)
     to_anne = [m["X-Mailbot-Kind"] for m in world.transport.messages("anne@example.org")]
-    assert to_anne == ["notice", "intro", "notice"]  # the shared intro still reaches Bob
+    assert to_anne == ["notice", "notice"]  # the queued intro never went out
+    assert kinds(world, "bob@example.net") == ["notice"]  # "no match this round"
     sent_raw = list(db.query("select raw from outbox where status = 'sent'"))
     assert all(b"01632" not in row["raw"] for row in sent_raw)  # no copy of her phone is kept
 
@@ -334,3 +335,53 @@ def test_logs_carry_no_message_bodies_or_phone_numbers(tmp_path, caplog):
     assert caplog.records  # something was logged
     for secret in ("01632", "anne.secret.handle", "private musings", "confidential lesson"):
         assert secret not in text
+
+
+# --- leaving while an intro waits in the outbox ---------------------------------------
+
+
+def test_leaving_before_the_intro_is_sent_withdraws_it_and_tells_the_partner(tmp_path):
+    world = make_world(tmp_path)
+    members(world, "anne@example.org", "bob@example.net")
+    world.rounds.run("r1")
+    world.transport.down = True  # an outage: the intro waits
+    world.service.send(world.transport)
+    world.receive(make_mail(ANNE, "leave"))
+    world.transport.down = False
+    world.clock.advance(hours=1)
+    world.service.send(world.transport)
+    assert kinds(world, "anne@example.org") == ["notice"]  # "you have left", no intro
+    [no_match] = world.mail_to("bob@example.net")
+    assert "no match" in str(no_match["Subject"])
+    assert "Anne" not in body(no_match)
+    assert not list(world.store.db.query("select * from round_groups"))
+    world.service.learnings.follow_up_latest()
+    world.service.send(world.transport)
+    assert kinds(world, "bob@example.net") == ["notice"]  # no follow-up for a chat never set up
+
+
+def test_a_trio_member_forgotten_before_the_intro_leaves_a_pair_intro(tmp_path):
+    world = make_world(tmp_path)
+    members(world, "anne@example.org", "bob@example.net", "cat@example.com")
+    world.receive(make_mail("Cat Person <cat@example.com>", "update", "phone: 01632 960999"))
+    world.rounds.run("r1")
+    world.transport.down = True
+    world.service.send(world.transport)
+    world.receive(make_mail("Cat Person <cat@example.com>", "forget"))
+    world.transport.down = False
+    world.clock.advance(hours=1)
+    world.service.send(world.transport)
+    intros = [m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "intro"]
+    assert len(intros) == 1
+    assert sorted(a.addr_spec for a in intros[0]["To"].addresses) == [
+        "anne@example.org",
+        "bob@example.net",
+    ]
+    assert "01632 960999" not in body(intros[0]) and "cat@example.com" not in body(intros[0])
+    world.service.learnings.follow_up_latest()
+    world.service.send(world.transport)
+    followups = [m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "followup"]
+    assert sorted(str(m["To"]).split("<")[-1].rstrip(">") for m in followups) == [
+        "anne@example.org",
+        "bob@example.net",
+    ]

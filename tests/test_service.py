@@ -496,7 +496,7 @@ def test_signature_lines_never_change_the_profile(world):
     [
         (BOB, {"Return-Path": "<>"}, "join"),
         (BOB, {}, "Out of Office Reply: join"),
-        (BOB, {}, "Abwesend: join"),
+        (BOB, {}, "Abwesenheitsnotiz: join"),
         (BOB, {"X-Loop": BOT}, "join"),
         ("no-reply@example.net", {}, "join"),
         ("Do Not Reply <donotreply@example.net>", {}, "help"),
