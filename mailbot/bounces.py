@@ -5,9 +5,12 @@ Only permanent failures count, at most one a day per address, and only those in 
 ``bounce_threshold`` the member is paused for bounces: no intros, no digest, and the admins
 are told once. Writing ``resume`` (or ``join``) clears the count.
 
-A bounce report counts only when it names mail we sent: our per-message return path (VERP) or
-the Message-ID of our original inside the report. Anyone can write a fake bounce naming a
-member's address; nobody outside can know our Message-IDs, so a forged report pauses nobody.
+A bounce report counts only when it names mail we sent to that one person: our per-message
+return path (VERP) or the Message-ID of our original inside the report. Anyone can write a fake
+bounce naming a member's address; only the recipient of a message knows its Message-ID, so a
+forged report can pause nobody but its writer. Reports about group mail (intros) are logged,
+not counted, since everyone in the group knows that Message-ID; a dead address still shows in
+the follow-ups and digests, which go to one person each, and in our own SMTP server's refusals.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class Bounces:
         if row is None:
             return "not linked to mail we sent, not counted"
         sent_to = json.loads(row["recipients"])
+        if len(sent_to) > 1:  # everyone in an intro knows its Message-ID: anyone could forge it
+            return f"for group mail (outbox {row['id']}), not counted"
         failed = [r for r in report.recipients if r in sent_to]
         if not failed and len(sent_to) == 1:
             failed = sent_to  # the report names nobody readable; the message had one reader
@@ -76,7 +81,9 @@ class Bounces:
         if days < limits.bounce_threshold or self.store.is_bounced(address):
             return
         if member.state in (State.active, State.paused):
-            self.store.save_member(replace(member, state=State.paused), now)
+            # Indefinitely: an earlier "pause 1" must not bring a dead address back next round.
+            paused = replace(member, state=State.paused, pause_rounds=None, paused_until=None)
+            self.store.save_member(paused, now)
         self.store.mark_bounced(address, now)
         self.store.event(address, "bounced", f"paused after {days} days of bounces", now)
         context = {"email": address, "name": member.name, "days": days,

@@ -36,7 +36,7 @@ class BotConfig:
     admins: tuple[str, ...] = ()
     timezone: str = "Europe/London"
     admin_auth: str = "dmarc"
-    authserv_id: str = ""  # empty: trust the topmost Authentication-Results header only
+    authserv_id: str = ""  # "topmost": trust the topmost Authentication-Results header only
     verp: bool = False  # send from address+bounces-TOKEN@domain to tie bounces to a message
 
     @property
@@ -277,15 +277,23 @@ def _read_bot(r: _Reader, embedded: bool) -> BotConfig | None:
     for admin in admins:
         if "@" not in admin:
             r.errors.append(f"bot.admins: {admin!r} is not an email address")
+    # The embedded default only hears loopback: no receiving server to vouch for anyone.
+    admin_auth = r.choice("bot", "admin_auth", ADMIN_AUTH, "none" if embedded else "dmarc")
+    authserv_id = r.string("bot", "authserv_id", "").strip().lower()
+    if admins and admin_auth != "none" and not authserv_id:
+        r.errors.append(
+            'bot.authserv_id: required with admins: the id your receiving mail server writes '
+            'first in Authentication-Results (e.g. "mx.google.com"), or "topmost" to trust '
+            "the topmost such header (only if that server always adds one: Microsoft 365)"
+        )
     return BotConfig(
         address=address,
         name=r.string("bot", "name", "mailbot"),
         database=r.path("bot", "database", "mailbot.db"),
         admins=tuple(a.lower() for a in admins),
         timezone=timezone,
-        # The embedded default only hears loopback: no receiving server to vouch for anyone.
-        admin_auth=r.choice("bot", "admin_auth", ADMIN_AUTH, "none" if embedded else "dmarc"),
-        authserv_id=r.string("bot", "authserv_id", "").strip().lower(),
+        admin_auth=admin_auth,
+        authserv_id=authserv_id,
         verp=r.boolean("bot", "verp", False),
     )
 

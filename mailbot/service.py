@@ -268,6 +268,8 @@ class Service:
         outcome = f"set aside: {item.size} bytes is over the size limit"
         msg = email.message_from_bytes(item.headers, policy=email.policy.default)
         message_id = _header(msg, "Message-ID")[:300]
+        if message_id and self.store.message_id_seen(message_id):  # answered before a crash
+            return Result(outcome, set_aside=True), message_id
         sender = _from_address(msg)[1]
         if classify(msg, self.own).sender != Sender.human or not sender or sender in self.own:
             return Result(outcome, set_aside=True), message_id
@@ -767,7 +769,9 @@ class Service:
             with transport.connect() as conn:
                 while due:  # every due message, in chunks, over one connection
                     for mail in due:
-                        if len(mail.recipients) > budget:
+                        cap = self.config.limits.sent_per_hour
+                        # bigger than a whole hour's cap: it goes alone, once the hour is empty
+                        if len(mail.recipients) > budget and budget < cap:
                             log.warning(
                                 "hourly cap of %d recipients reached: the rest of the outbox waits",
                                 self.config.limits.sent_per_hour,

@@ -225,6 +225,11 @@ def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def pseudonym(email: str) -> str:
+    """What a forgotten address becomes where history needs a stand-in for it."""
+    return "forgotten-" + hashlib.sha256(email.encode()).hexdigest()[:16]
+
+
 def hash_token(token: str) -> str:
     """Tokens are stored hashed: a leaked database confirms nobody."""
     return hashlib.sha256(token.encode("ascii")).hexdigest()
@@ -656,14 +661,22 @@ class SqliteStore:
 
     def forget(self, email: str, now: datetime) -> None:
         """Erase a person: profile, learnings, codes, bounces, their log lines, and every copy
-        of mail to or from them we still hold. Their groups stay, as history, so nobody is
-        paired with a stranger twice; the raw mail in IMAP folders goes after the commit
-        (see ``erasures``)."""
+        of mail to or from them we still hold. Where their address is part of history other
+        people share (groups, so nobody meets a stranger twice; outbox keys, so no event is
+        mailed twice) it becomes a pseudonym. Their filed mail in the IMAP folders goes after
+        the commit (see ``erasures``)."""
+        alias = pseudonym(email)
         for table in ("learnings", "tokens", "blocks", "members", "followups", "bounces",
                       "events"):  # fmt: skip
             self.db.execute(f"delete from {table} where email = ?", [email])
         self.db.execute("delete from blocks where blocked = ?", [email])
         self.db.execute("update inbound set sender = '' where sender = ?", [email])
+        self.db.execute("update events set detail = replace(detail, ?, ?)", [email, alias])
+        self.db.execute("update group_members set email = ? where email = ?", [alias, email])
+        self.db.execute("update round_groups set first_mover = ? where first_mover = ?",
+                        [alias, email])  # fmt: skip
+        self.db.execute("update rounds set unmatched = replace(unmatched, ?, ?)",
+                        [json.dumps(email), json.dumps(alias)])  # fmt: skip
         mine = [
             r["outbox_id"]
             for r in self.db.query(
@@ -672,11 +685,18 @@ class SqliteStore:
         ]
         for outbox_id in mine:
             row = self.db.table("outbox").get(outbox_id)
-            if json.loads(row["recipients"]) == [email] and row["status"] == "queued":
-                self.db.execute("update outbox set status = 'cancelled', raw = x'' "
-                                "where id = ?", [outbox_id])  # fmt: skip
-            elif row["status"] != "queued":  # sent or failed: the text is no longer needed
-                self.db.execute("update outbox set raw = x'' where id = ?", [outbox_id])
+            rest = [r for r in json.loads(row["recipients"]) if r != email]
+            if row["status"] == "queued" and not rest:
+                status, raw = "cancelled", b""
+            elif row["status"] == "queued":  # group mail still due: the others get it
+                status, raw = "queued", row["raw"]
+            else:  # sent or failed: the text is no longer needed
+                status, raw = row["status"], b""
+            self.db.execute(
+                "update outbox set status = ?, raw = ?, recipients = ?, key = replace(key, ?, ?), "
+                "last_error = replace(last_error, ?, ?) where id = ?",
+                [status, raw, json.dumps(rest), email, alias, email, alias, outbox_id],
+            )
         self.db.execute("delete from outbox_recipients where email = ?", [email])
         self.db.table("erasures").upsert({"email": email, "requested_at": stamp(now)},
                                          pk="email")  # fmt: skip
@@ -1035,8 +1055,8 @@ class SqliteStore:
 
     def mark_failed(self, mail_id: int, error: str) -> None:
         self.db.execute(
-            "update outbox set status = 'failed', attempts = attempts + 1, last_error = ? "
-            "where id = ?",
+            "update outbox set status = 'failed', attempts = attempts + 1, last_error = ?, "
+            "raw = x'' where id = ?",
             [error, mail_id],
         )
 

@@ -46,7 +46,7 @@ def test_parse_reads_methods_results_and_properties_and_drops_comments():
         ("dkim", ["mx.example.org; spf=pass smtp.mailfrom=example.org"], False),
         ("spf", ["mx.example.org; spf=pass smtp.mailfrom=x@example.org"], True),
         ("spf", ["mx.example.org; spf=softfail smtp.mailfrom=example.org"], False),
-        ("dmarc", ["mx.example.org; dmarc=pass"], True),  # DMARC is about From already
+        ("dmarc", ["mx.example.org; dmarc=pass"], False),  # for which domain?
         ("dmarc", ["mx.example.org; dmarc=pass header.from=other.example"], False),
         ("dmarc", [], False),
         ("none", [], True),
@@ -85,3 +85,30 @@ def test_microsoft_365_headers_without_an_authserv_id_are_read():
     assert header.authserv_id == ""
     assert [r.method for r in header.results] == ["spf", "dkim", "dmarc", "compauth"]
     assert verify(mail(value), "example.org", "spf")[0] is True
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # a sender's MAIL FROM, quoted, copied in by the receiving server
+        'mx.example.org; spf=neutral smtp.mailfrom="a; dmarc=pass header.from=example.org"'
+        "@attacker.test; dmarc=fail header.from=example.org",
+        # the same in a comment, as Gmail writes its SPF explanation
+        "mx.example.org; spf=pass (mx.example.org: domain of x; dmarc=pass header.from="
+        "example.org designates 192.0.2.1) smtp.mailfrom=attacker.test; dmarc=fail "
+        "header.from=example.org",
+        # an escaped quote must not end the quoted string early
+        r'mx.example.org; spf=none smtp.mailfrom="a\"; dmarc=pass header.from=example.org'
+        r'"@attacker.test; dmarc=fail header.from=example.org',
+    ],
+)
+def test_quoted_strings_and_comments_cannot_smuggle_in_a_pass(value):
+    assert verify(mail(value), "example.org", "dmarc", "mx.example.org")[0] is False
+    header = parse(value)
+    assert [r.method for r in header.results] == ["spf", "dmarc"]
+
+
+def test_authserv_id_topmost_trusts_the_topmost_header():
+    forged_below = mail("mx.example.org; dmarc=fail header.from=example.org", GOOD)
+    assert verify(forged_below, "example.org", "dmarc", "topmost")[0] is False
+    assert verify(mail(GOOD), "example.org", "dmarc", "topmost")[0] is True

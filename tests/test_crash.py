@@ -363,7 +363,10 @@ def run_case(scenario: Scenario, template: Path, directory: Path, server: Doveco
     config = write_config(directory, server, sink, batch_size="3")
     text = config.read_text() + scenario.config
     if scenario.admins:
-        text = text.replace('name = "UnMentoring"', f'name = "UnMentoring"\nadmins = ["{BOSS}"]')
+        text = text.replace(
+            'name = "UnMentoring"',
+            f'name = "UnMentoring"\nadmins = ["{BOSS}"]\nauthserv_id = "mx.example.org"',
+        )
     proxy = None
     if scenario.no_move:
         proxy = NoMoveProxy(server.host, server.port)

@@ -259,7 +259,8 @@ def test_round_follow_ups_replies_moderation_and_digest(setup, tmp_path):
     with cli.config.open("a") as f:
         f.write("\n[digest]\nmoderation = true\n")
     text = cli.config.read_text().replace(
-        'name = "UnMentoring"', 'name = "UnMentoring"\nadmins = ["boss@example.org"]'
+        'name = "UnMentoring"',
+        'name = "UnMentoring"\nadmins = ["boss@example.org"]\nauthserv_id = "mx.example.org"'
     )
     cli.config.write_text(text)
     roster = tmp_path / "people.csv"

@@ -32,6 +32,17 @@ def members(world, *emails, confirmed=True):
 # --- the global hourly cap ------------------------------------------------------------
 
 
+def test_mail_for_more_people_than_the_hourly_cap_goes_alone_in_an_empty_hour(tmp_path):
+    world = make_world(tmp_path, limits={"sent_per_hour": 2})
+    members(world, "anne@example.org", "bob@example.net", "cat@example.com")
+    world.rounds.run("r1")  # one intro to a trio: three recipients, more than the cap
+    world.receive(make_mail(ANNE, "status"))
+    assert kinds(world) == ["intro"]  # alone: the status reply waits for the next hour
+    world.clock.advance(minutes=61)
+    world.service.send(world.transport)
+    assert kinds(world) == ["intro", "notice"]
+
+
 def test_the_hourly_cap_holds_mail_back_and_loses_none(tmp_path):
     world = make_world(tmp_path, limits={"sent_per_hour": 3})
     for n in range(5):
@@ -117,15 +128,32 @@ def test_a_forged_bounce_that_names_none_of_our_mail_counts_for_nothing(tmp_path
     assert "not linked to mail we sent" in outcome
 
 
-def test_a_bounce_for_a_group_email_counts_only_the_failed_recipient(tmp_path):
+def test_a_bounce_about_group_mail_counts_for_nobody(tmp_path):
+    """Anne knows the intro's Message-ID too: she could forge Bob's bounce with it."""
     world = make_world(tmp_path, limits={"bounce_threshold": 1})
     members(world, "anne@example.org", "bob@example.net")
     world.rounds.run("r1")
     world.service.send(world.transport)
     [intro] = [m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "intro"]
     world.receive(dsn(intro, "bob@example.net"))
-    assert world.state("bob@example.net") == "paused"
-    assert world.state("anne@example.org") == "active"
+    assert world.state("bob@example.net") == "active"
+    outcome = next(world.store.db.query("select outcome from inbound"))["outcome"]
+    assert "for group mail" in outcome and "not counted" in outcome
+
+
+def test_a_bounce_pause_is_indefinite_even_after_pause_n(tmp_path):
+    world = make_world(tmp_path, limits={"bounce_threshold": 1})
+    members(world, "anne@example.org", "bob@example.net", "cat@example.com")
+    world.receive(make_mail(ANNE, "pause 1"))
+    world.receive(dsn(world.last_to("anne@example.org"), "anne@example.org"))
+    assert world.state("anne@example.org") == "paused"
+    world.rounds.run("r1")
+    world.rounds.run("r2")
+    assert world.state("anne@example.org") == "paused"  # no countdown brings a dead address back
+    groups = [
+        e for r in world.store.db.query("select email from group_members") for e in r.values()
+    ]
+    assert "anne@example.org" not in groups
 
 
 def test_verp_return_path_ties_a_bare_bounce_to_its_message(tmp_path):
@@ -265,6 +293,15 @@ def test_forget_erases_the_person_everywhere_we_hold_them(tmp_path):
     assert kinds(world, "bob@example.net") == ["notice"]  # "no match this round"
     sent_raw = list(db.query("select raw from outbox where status = 'sent'"))
     assert all(b"01632" not in row["raw"] for row in sent_raw)  # no copy of her phone is kept
+    # The address is gone from every table but the goodbye still to be sent and the erasure
+    # log, which the next poll empties:
+    tables = ("members", "events", "inbound", "group_members", "round_groups", "rounds",
+              "learnings", "followups", "tokens", "bounces", "failures", "digests")  # fmt: skip
+    for table in tables:
+        rows = json.dumps(list(db.query(f"select * from {table}")), default=str)
+        assert "anne@example.org" not in rows, table
+    others = db.query("select key, recipients, last_error from outbox where kind != 'notice'")
+    assert "anne@example.org" not in json.dumps(list(others))
 
 
 def test_export_gives_a_person_all_their_data(tmp_path):
@@ -292,6 +329,31 @@ def test_an_oversized_message_is_set_aside_with_a_polite_reply(tmp_path):
     assert "too big" in str(reply["Subject"]) and "without attachments" in body(reply)
     world.receive(make_mail("MAILER-DAEMON@example.net", "failure", "x" * 5000))  # robots: no reply
     assert len(world.transport.sent) == 1
+
+
+def test_an_oversized_message_seen_again_gets_no_second_reply(tmp_path):
+    world = make_world(tmp_path, limits={"max_message_bytes": 2000})
+    world.inbox.deliver(make_mail(ANNE, "join", "x" * 5000))
+    [item] = next(world.inbox.batches(10, 2000))
+    world.service.process(item)  # committed, then a crash before the set-aside
+    world.inbox.uidvalidity += 1  # and the server renumbered the mailbox
+    world.receive()
+    assert len(world.mail_to("anne@example.org")) == 1
+
+
+def test_a_deferred_recipient_who_leaves_just_loses_their_copy(tmp_path):
+    world = make_world(tmp_path)
+    members(world, "anne@example.org", "bob@example.net", "cat@example.com")
+    world.transport.refuse = {"cat@example.com": "452 4.2.2 mailbox full"}
+    world.rounds.run("r1")
+    world.service.send(world.transport)  # Anne and Bob have the intro; Cat's copy waits
+    world.transport.refuse = {}
+    world.receive(make_mail("Cat <cat@example.com>", "leave"))
+    world.clock.advance(hours=1)
+    world.service.send(world.transport)
+    assert kinds(world, "anne@example.org") == ["intro"]  # no second intro, no "no match"
+    assert kinds(world, "cat@example.com") == ["notice"]
+    assert len(list(world.store.db.query("select * from group_members"))) == 3
 
 
 @pytest.mark.parametrize("with_message_id", [True, False])

@@ -6,13 +6,13 @@ when that verdict passes and its domain matches the From domain.
 
 Which header to believe: a sender can add their own ``Authentication-Results`` lines too. With
 ``authserv_id`` configured only headers carrying that id count (the receiving server removes
-forged ones with its own id, as RFC 8601 section 5 asks). Without it, only the topmost header
-counts: the receiving server adds its verdict last, above anything the sender wrote.
+forged ones with its own id, as RFC 8601 section 5 asks). With "topmost" (for servers that
+write no id, such as Microsoft 365) only the topmost header counts: the receiving server adds
+its verdict last, above anything the sender wrote; that is safe only if it always adds one.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from email.message import Message
 
@@ -44,14 +44,13 @@ class Header:
 
 def parse(value: str) -> Header:
     """One header value: ``mx.example.net; dkim=pass header.d=example.org; spf=fail ...``."""
-    parts = [p.strip() for p in _strip_comments(value).split(";")]
-    head = parts[0].split()
+    parts = _parts(value)
+    head = parts[0]
     authserv_id = head[0].lower() if head else ""
     if "=" in authserv_id:  # Microsoft 365 writes no authserv-id: the first part is a result
-        authserv_id, parts = "", ["", *parts]
+        authserv_id, parts = "", [[], *parts]
     results = []
-    for part in parts[1:]:
-        tokens = part.split()
+    for tokens in parts[1:]:
         if not tokens or "=" not in tokens[0]:
             continue
         method, _, result = tokens[0].partition("=")
@@ -59,15 +58,57 @@ def parse(value: str) -> Header:
         for token in tokens[1:]:
             key, eq, val = token.partition("=")
             if eq:
-                props[key.lower()] = val.strip('"').lower()
+                props[key.lower()] = val.lower()
         results.append(Result(method.split("/")[0].lower(), result.lower(), props))
     return Header(authserv_id, tuple(results))
+
+
+def _parts(value: str) -> list[list[str]]:
+    """The ";"-separated parts of a header, each a list of tokens, as RFC 8601's grammar reads
+    them: quoted strings stay whole (a sender's MAIL FROM may be ``"a; dmarc=pass"@x``, which
+    the receiving server copies in) and comments go, however nested."""
+    parts: list[list[str]] = [[]]
+    token: list[str] = []
+    quoted, depth, escaped = False, 0, False
+
+    def end() -> None:
+        if token:
+            parts[-1].append("".join(token))
+            token.clear()
+
+    for char in value:
+        if escaped:
+            escaped = False
+            if quoted:
+                token.append(char)
+        elif char == "\\" and (quoted or depth):
+            escaped = True
+        elif quoted:
+            quoted = char != '"'
+            if quoted:
+                token.append(char)
+        elif depth:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+        elif char == '"':
+            quoted = True
+        elif char == "(":
+            end()
+            depth = 1
+        elif char == ";":
+            end()
+            parts.append([])
+        elif char.isspace():
+            end()
+        else:
+            token.append(char)
+    end()
+    return parts
 
 
 def trusted_headers(msg: Message, authserv_id: str) -> list[Header]:
     values = [str(v) for v in msg.get_all("Authentication-Results") or []]
     headers = [parse(v) for v in values]
-    if authserv_id:
+    if authserv_id and authserv_id != "topmost":
         return [h for h in headers if h.authserv_id == authserv_id.lower()]
     return headers[:1]
 
@@ -93,8 +134,6 @@ def _aligned(result: Result, from_domain: str) -> bool:
     """Relaxed alignment: the verified domain and the From domain are one organisation's
     (equal, or one a subdomain of the other). A pass for another domain proves nothing."""
     domains = [result.props[p] for p in _DOMAIN_PROPS[result.method] if p in result.props]
-    if not domains:
-        return result.method == "dmarc"  # DMARC is about the From domain by definition
     from_domain = from_domain.lower()
     for value in domains:
         domain = value.rpartition("@")[2]
@@ -105,10 +144,3 @@ def _aligned(result: Result, from_domain: str) -> bool:
         ):
             return True
     return False
-
-
-def _strip_comments(value: str) -> str:
-    previous = None
-    while previous != value:  # innermost first, so nested comments go too
-        previous, value = value, re.sub(r"\([^()]*\)", " ", value)
-    return value
