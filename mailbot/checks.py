@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import tomllib
+from pathlib import Path
 
 from mailbot.app import inbox_opener, make_transport
 from mailbot.config import Config
@@ -24,17 +26,40 @@ def run_checks(config: Config) -> tuple[list[str], bool]:
 
 
 def _check_permissions(config: Config) -> tuple[str, bool]:
-    has_password = any(c is not None and c.password for c in (config.imap, config.smtp))
+    """Secrets readable by others: a password written in the config, or a password or token
+    file. Only a warning: the operator may have reasons (a group-readable deploy user)."""
+    warnings = [
+        f"{path} {what} and others can read it: chmod 600 {path}" + hint
+        for path, what, hint in _secret_files(config)
+        if _readable_by_others(path)
+    ]
+    return ("warn  " + "; ".join(warnings), True) if warnings else ("", True)
+
+
+def _secret_files(config: Config) -> list[tuple[Path, str, str]]:
     try:
-        mode = os.stat(config.path).st_mode
+        data = tomllib.loads(config.path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    found = []
+    for section in ("imap", "smtp"):
+        table = data.get(section)
+        if not isinstance(table, dict):
+            continue
+        if table.get("password"):
+            found.append((config.path, f"holds the {section} password", ", or use password_env"))
+        for key in ("password_file", "token_file"):
+            if isinstance(table.get(key), str) and table[key]:
+                path = config.path.resolve().parent / Path(table[key]).expanduser()
+                found.append((path, f"({section}.{key}) holds a secret", ""))
+    return found
+
+
+def _readable_by_others(path: Path) -> bool:
+    try:
+        return bool(os.stat(path).st_mode & (stat.S_IRGRP | stat.S_IROTH))
     except OSError:
-        return "", True
-    if has_password and mode & (stat.S_IRGRP | stat.S_IROTH):
-        return (
-            f"warn  {config.path} holds a password and others can read it: "
-            f"chmod 600 {config.path}, or use password_env"
-        ), True
-    return "", True
+        return False
 
 
 def _check_database(config: Config) -> tuple[str, bool]:

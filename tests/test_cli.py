@@ -286,3 +286,25 @@ def test_export_and_forget_a_member(local, tmp_path):
     run("poll", config=local)  # the filed join goes too
     assert not list((tmp_path / "mail" / BOT / ".Processed" / "cur").iterdir())
     assert run("export", "anne@example.org", config=local)[0] == 1
+
+
+def test_check_warns_about_secrets_others_can_read(tmp_path, monkeypatch):
+    secret = tmp_path / "smtp-password"
+    secret.write_text("hunter2\n")
+    config = tmp_path / "mailbot.toml"
+    config.write_text(
+        f'[bot]\naddress = "{BOT}"\n[imap]\nhost = "127.0.0.1"\nport = 1\nsecurity = "none"\n'
+        'username = "bot"\npassword = "inline-secret"\ntimeout = 1\n'
+        '[smtp]\nhost = "127.0.0.1"\nport = 1\nsecurity = "none"\nusername = "bot"\n'
+        'password_file = "smtp-password"\ntimeout = 1\n'
+    )
+    config.chmod(0o644)
+    secret.chmod(0o644)
+    _, out, _ = run("check", config=config)
+    assert f"{config} holds the imap password and others can read it" in out
+    assert "(smtp.password_file) holds a secret and others can read it" in out
+    assert "inline-secret" not in out and "hunter2" not in out
+    config.chmod(0o600)
+    secret.chmod(0o600)
+    _, out, _ = run("check", config=config)
+    assert "others can read it" not in out
