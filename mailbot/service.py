@@ -12,6 +12,7 @@ import base64
 import email
 import email.policy
 import hashlib
+import json
 import logging
 import secrets
 import sqlite3
@@ -132,9 +133,11 @@ class Service:
         limits = self.config.limits
         size = self.config.imap.batch_size if self.config.imap else 100
         self.erase_forgotten(inbox)  # left over from a crash after a `forget` committed
+        self._blame_the_message_in_hand()
         for batch in inbox.batches(size, limits.max_message_bytes):
             done: list[InboundItem] = []
             aside: list[InboundItem] = []
+            self._in_hand(batch)
             for item in batch:
                 if should_stop():
                     break
@@ -152,10 +155,32 @@ class Service:
             inbox.done(done)
             checkpoint("poll.after_move")
             inbox.set_aside(aside)
+            self._in_hand([])
             self.erase_forgotten(inbox)
             if should_stop():
                 break
         return report
+
+    def _in_hand(self, batch: list[InboundItem]) -> None:
+        """Note the batch being handled, so that if the process dies on a message (out of
+        memory, a crash in C code, the OOM killer) the next poll knows which one it was."""
+        value = [[i.mailbox, i.uidvalidity, i.uid] for i in batch]
+        with self.store.atomic():
+            self.store.set_setting("poll_in_hand", json.dumps(value))
+
+    def _blame_the_message_in_hand(self) -> None:
+        """After a poll died mid-batch, the first message of the batch without a record is the
+        one it died on: count that as a failed attempt, so a message that kills the process
+        every time is set aside after ``failed_attempts`` tries instead of killing it forever.
+        (Killed for another reason, an innocent message loses one try of several.)"""
+        batch = json.loads(self.store.setting("poll_in_hand") or "[]")
+        suspect = next((k for k in batch if self.store.inbound_outcome(*k) is None), None)
+        with self.store.atomic():
+            if suspect is not None:
+                reason = "processing stopped part-way: the process died or was killed"
+                mailbox, uidvalidity, uid = suspect
+                self.store.record_failure(mailbox, uidvalidity, uid, "", reason, self.clock.now())
+            self.store.set_setting("poll_in_hand", "[]")
 
     def erase_forgotten(self, inbox: Inbox) -> None:
         """Delete filed mail from people who asked us to forget them (after the commit that
@@ -167,6 +192,10 @@ class Service:
             log.info("erased %d filed message(s) of a forgotten member", count)
 
     def _process_safely(self, item: InboundItem) -> Result:
+        attempts = self.store.failure_count(item.mailbox, item.uidvalidity, item.uid)
+        if attempts >= self.config.limits.failed_attempts:  # it killed us that many times
+            if self.store.inbound_outcome(item.mailbox, item.uidvalidity, item.uid) is None:
+                return self._give_up(item, "the process died while handling it", attempts)
         try:
             return self.process(item)
         except sqlite3.OperationalError:
@@ -188,8 +217,13 @@ class Service:
                               attempts, limit, reason)  # fmt: skip
                 return Result(f"failed: {reason}", retry=True)
             log.exception("uid=%s set aside after %d attempts: %s", item.uid, attempts, reason)
+            return self._give_up(item, reason, attempts)
+
+    def _give_up(self, item: InboundItem, reason: str, attempts: int) -> Result:
+        now = self.clock.now()
+        outcome = f"set aside after {attempts} failed attempts: {reason}"
+        with self.store.atomic():
             self._alert_failed(item, reason, attempts, now)
-            outcome = f"set aside after {attempts} failed attempts: {reason}"
             self.store.record_inbound(item.mailbox, item.uidvalidity, item.uid, "", "", "", [],
                                       outcome, now)  # fmt: skip
         return Result(outcome, set_aside=True)

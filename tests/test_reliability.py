@@ -447,3 +447,33 @@ def test_a_trio_member_forgotten_before_the_intro_leaves_a_pair_intro(tmp_path):
         "anne@example.org",
         "bob@example.net",
     ]
+
+
+# --- a message that kills the process -------------------------------------------------
+
+
+def test_a_message_that_kills_the_process_is_set_aside_after_three_deaths(tmp_path):
+    world = make_world(tmp_path)
+    world.inbox.deliver(make_mail(BOB, "join"))
+    world.inbox.deliver(make_mail(ANNE, "join"))  # the killer, say a decompression bomb
+    world.inbox.deliver(make_mail("Cat <cat@example.com>", "join"))
+    original = world.service.process
+
+    def die_on_anne(item):
+        if b"anne@example.org" in item.raw:
+            raise SystemExit("killed")  # what SIGKILL looks like from here: nothing runs after
+        return original(item)
+
+    world.service.process = die_on_anne  # type: ignore[method-assign]
+    for _ in range(3):
+        with pytest.raises(SystemExit):
+            world.service.poll(world.inbox)
+    assert world.state("bob@example.net") == "pending"  # committed before the first death
+    report = world.service.poll(world.inbox)  # the fourth time it is not even tried
+    assert report.failed == 1 and world.inbox.failed == [2]
+    assert world.state("cat@example.com") == "pending"  # and the rest go on
+    world.service.send(world.transport)
+    [alert] = world.mail_to(ADMIN)
+    assert "the process died while handling it" in body(alert)
+    reasons = [r["reason"] for r in world.store.db.query("select reason from failures")]
+    assert reasons == ["processing stopped part-way: the process died or was killed"] * 3
