@@ -367,8 +367,7 @@ def forget(ctx: Context, address: str, yes: bool) -> None:
             click.confirm(f"Erase {address} and everything held about them?", abort=True)
         now = app.service.clock.now()
         with app.store.atomic():
-            app.store.forget(address, now)
-            app.store.event("", "forget", "a member was erased by an organiser", now)
+            app.service.forget_member(address, now, "a member was erased by an organiser")
     click.echo(f"erased {address}; their filed mail goes at the next poll")
 
 

@@ -282,7 +282,7 @@ def _read_bot(r: _Reader, embedded: bool) -> BotConfig | None:
     authserv_id = r.string("bot", "authserv_id", "").strip().lower()
     if admins and admin_auth != "none" and not authserv_id:
         r.errors.append(
-            'bot.authserv_id: required with admins: the id your receiving mail server writes '
+            "bot.authserv_id: required with admins: the id your receiving mail server writes "
             'first in Authentication-Results (e.g. "mx.google.com"), or "topmost" to trust '
             "the topmost such header (only if that server always adds one: Microsoft 365)"
         )

@@ -22,7 +22,7 @@ from mailbot.core.membership import first_name
 from mailbot.core.schedule import Cadence, due_slot
 from mailbot.faults import checkpoint
 from mailbot.mailer import queue_email
-from mailbot.render import Rendered, Renderer
+from mailbot.render import Envelope, Rendered, Renderer, compose
 from mailbot.store import SqliteStore, stamp
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,12 @@ class Digests:
         dropped ones, numbered as in its preview); changes nothing."""
         now = self.clock.now()
         sent = [d for d in self.store.digests() if d["status"] == "sent"]
+        source = self.store.unpublished_learnings()
+        if row is not None and row["status"] == "sent":  # rebuilt while its copies go out
+            sent = [d for d in sent if d["id"] < row["id"]]
+            source = self.store.learnings_of_digest(row["id"])
         since = sent[-1]["sent_at"] if sent else EPOCH
-        learnings = [
-            {**x, "first_name": first_name(x["name"] or "")}
-            for x in self.store.unpublished_learnings()
-        ]
+        learnings = [{**x, "first_name": first_name(x["name"] or "")} for x in source]
         if row is None:
             year = now.astimezone(self.config.tz).year
             issue = 1 + sum(1 for d in self.store.digests() if d["year"] == year)
@@ -197,6 +198,23 @@ class Digests:
                                  decided_at=stamp(now), recipients=len(readers))  # fmt: skip
         log.info("digest %s (%s) queued for %d reader(s)", digest_id, digest.title, len(readers))
         return len(readers)
+
+    def redo_queued(self, digest_ids: list[int], now: datetime) -> None:
+        """Copies of a digest still waiting in the outbox (an outage, the hourly cap) are
+        rebuilt after someone whose learning they carry asks to be forgotten."""
+        bot = self.config.bot
+        for digest_id in digest_ids:
+            row = next(d for d in self.store.digests() if d["id"] == digest_id)
+            rendered = self.render(self.build(row))
+            for mail in self.store.queued_digest_mail(digest_id):
+                [address] = json.loads(mail["recipients"])
+                member = self.store.get_member(address)
+                unsubscribe = "digest off" if member is not None and member.pairing else "leave"
+                envelope = Envelope(bot.name, bot.address, "digest", mail["message_id"], now,
+                                    "auto-generated", unsubscribe=unsubscribe)  # fmt: skip
+                to = [(member.name if member else "", address)]
+                self.store.replace_raw(mail["id"], compose(envelope, to, rendered).as_bytes())
+            log.info("digest %s rebuilt for its copies still to send", digest_id)
 
     def _context(self, **extra: Any) -> dict[str, Any]:
         return {"bot": {"name": self.config.bot.name, "address": self.config.bot.address},

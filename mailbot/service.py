@@ -445,12 +445,11 @@ class Service:
         if member is not None and outcome.digest is not None:
             member = replace(member, digest=outcome.digest)
             self.store.save_member(member, now)
-        if outcome.forget or outcome.state == State.left:
-            self.rounds.withdraw(sender, now)  # before forget: it needs their outbox rows
         if outcome.forget:
-            self.store.forget(sender, now)
-            self.store.event("", "forget", "a member was erased on request", now)
+            self.forget_member(sender, now, "a member was erased on request")
             return _Reply(outcome, command, None)
+        if outcome.state == State.left:
+            self.rounds.withdraw(sender, now)
         if outcome.block:
             self.store.add_block(sender, outcome.block, now)
         if outcome.unblock:
@@ -468,6 +467,15 @@ class Service:
                 if not fresh and member.pairing and not was_pairing:
                     outcome = Outcome("notice/pairing_on")
         return _Reply(outcome, command, member)
+
+    def forget_member(self, email: str, now: datetime, why: str) -> None:
+        """Erase a person (see ``SqliteStore.forget``), and first take them out of mail still
+        waiting to go: their intro is withdrawn, digests carrying their learning rebuilt."""
+        self.rounds.withdraw(email, now)
+        digests = self.store.digests_to_redo(email)
+        self.store.forget(email, now)
+        self.digests.redo_queued(digests, now)
+        self.store.event("", "forget", why, now)
 
     def _set_pairing(self, member: Member, digest_only: bool, fresh: bool, now: datetime) -> Member:
         """``subscribe digest`` joins for the digest only; ``join`` (again) adds pairing.

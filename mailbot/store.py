@@ -595,6 +595,38 @@ class SqliteStore:
             )
         )
 
+    def learnings_of_digest(self, digest_id: int) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "select l.*, r.number as round_number, m.name as name, m.org as org "
+                "from learnings l join rounds r on r.id = l.round_id "
+                "left join members m on m.email = l.email where l.digest_id = ? order by l.id",
+                [digest_id],
+            )
+        )
+
+    def digests_to_redo(self, email: str) -> list[int]:
+        """Digests still being sent (queued copies left) that carry a learning of ``email``."""
+        rows = self.db.query(
+            "select distinct l.digest_id from learnings l where l.email = ? and exists "
+            "(select 1 from outbox o where o.kind = 'digest' and o.status = 'queued' "
+            "and o.key like 'digest:' || l.digest_id || ':%')",
+            [email],
+        )
+        return [int(r["digest_id"]) for r in rows]
+
+    def queued_digest_mail(self, digest_id: int) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "select id, recipients, message_id from outbox where kind = 'digest' "
+                "and status = 'queued' and key like ?",
+                [f"digest:{digest_id}:%"],
+            )
+        )
+
+    def replace_raw(self, mail_id: int, raw: bytes) -> None:
+        self.db.execute("update outbox set raw = ? where id = ?", [raw, mail_id])
+
     def round_stats(self, since: str, last: int = 0) -> list[dict[str, Any]]:
         """Groups formed and met per round whose follow-ups went out after ``since``
         (the rounds a digest reports on), or the ``last`` such rounds whatever their date."""

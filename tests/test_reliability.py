@@ -477,3 +477,36 @@ def test_a_message_that_kills_the_process_is_set_aside_after_three_deaths(tmp_pa
     assert "the process died while handling it" in body(alert)
     reasons = [r["reason"] for r in world.store.db.query("select reason from failures")]
     assert reasons == ["processing stopped part-way: the process died or was killed"] * 3
+
+
+def test_forget_while_a_digest_is_going_out_rebuilds_the_copies_still_queued(tmp_path):
+    world = make_world(tmp_path, bot={"admins": []}, limits={"sent_per_hour": 2})
+    members(world, "anne@example.org", "bob@example.net", "cat@example.com", "dan@example.com")
+    world.rounds.run("r1")
+    world.service.learnings.follow_up_latest()
+    for _ in range(3):  # the cap lets two out an hour
+        world.service.send(world.transport)
+        world.clock.advance(minutes=61)
+    for person in (ANNE, BOB):
+        address = person.split("<")[1][:-1]
+        [question] = [
+            m for m in world.transport.messages(address) if m["X-Mailbot-Kind"] == "followup"
+        ]
+        text = f"{person.split()[0]} learned that shared spreadsheets need one owner."
+        world.receive(make_reply(question, person, text))
+        world.clock.advance(minutes=61)
+    world.transport.sent.clear()
+    world.clock.advance(hours=2)
+    world.service.digests.start()
+    world.service.send(world.transport)  # two readers have it; two copies wait
+    first = [m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "digest"]
+    assert len(first) == 2 and "Anne learned" in body(first[0])
+    world.receive(make_mail(ANNE, "forget"))
+    for _ in range(3):
+        world.clock.advance(minutes=61)
+        world.service.send(world.transport)
+    digests = [m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "digest"]
+    readers = sorted(str(m["To"]).split("<")[-1].rstrip(">") for m in digests)
+    assert len(readers) == len(set(readers)) == 4  # each reader once (Anne had hers first)
+    later = digests[2:]
+    assert all("Anne learned" not in body(m) and "Bob learned" in body(m) for m in later)
