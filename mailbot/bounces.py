@@ -51,7 +51,8 @@ class Bounces:
         if row is None:
             return "not linked to mail we sent, not counted"
         sent_to = json.loads(row["recipients"])
-        if len(sent_to) > 1:  # everyone in an intro knows its Message-ID: anyone could forge it
+        # Everyone in an intro knows its Message-ID: anyone of them could forge this report.
+        if len(sent_to) > 1 or row["kind"] == "intro":
             return f"for group mail (outbox {row['id']}), not counted"
         failed = [r for r in report.recipients if r in sent_to]
         if not failed and len(sent_to) == 1:

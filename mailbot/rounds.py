@@ -8,6 +8,7 @@ restart cannot pair anyone twice or send a second intro.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import secrets
@@ -174,8 +175,16 @@ class Rounds:
         key = f"intro:{plan.slot}:{number}"
         self._send_intro(plan, key, list(group), first_email, message_id, now)
 
-    def _send_intro(self, plan: RoundPlan, key: str, group: list[str], first_email: str,
-                    message_id: str, now: datetime) -> None:  # fmt: skip
+    def _send_intro(
+        self,
+        plan: RoundPlan,
+        key: str,
+        group: list[str],
+        first_email: str,
+        message_id: str,
+        now: datetime,
+        to_only: list[str] | None = None,
+    ) -> None:
         people = [self.store.get_member(email) for email in group]
         members = [p for p in people if p is not None]
         first = next(m for m in members if m.email == first_email)
@@ -183,14 +192,31 @@ class Rounds:
             plan, now, people=[_person(m) for m in members], first_mover=_person(first)
         )
         rendered = self.renderer.render("intro", context)
-        to = [(m.name, m.email) for m in members]
-        self._queue(key, "intro", to, rendered, now, message_id, to)
+        everyone = [(m.name, m.email) for m in members]
+        to = [p for p in everyone if to_only is None or p[1] in to_only]
+        self._queue(key, "intro", to, rendered, now, message_id, everyone)
 
-    def withdraw(self, email: str, now: datetime) -> int:
+    def withdraw(self, email: str, now: datetime, forgotten: bool = False) -> int:
         """Someone leaves (or asks to be forgotten) while their intro still waits in the outbox
         (an SMTP outage, the hourly cap): the intro is cancelled before it carries their name
         and phone to anyone, the others get a new intro without them, or a "no match" email
-        when nobody is left to meet. Returns how many intros were withdrawn."""
+        when nobody is left to meet. Someone ``forgotten`` is also taken out of deferred
+        copies of their group's intro still due to others. Returns how many were withdrawn."""
+        if forgotten:
+            for copy in self.store.queued_copies_naming(email):
+                self.store.cancel_mail(copy["outbox_id"])
+                plan = RoundPlan(copy["slot"], copy["round_number"], 0, (), (), 0.0)
+                group = [e for e in self.store.group_emails(copy["group_id"]) if e != email]
+                first = copy["first_mover"] if copy["first_mover"] in group else group[0]
+                self._send_intro(
+                    plan,
+                    f"{copy['key']}:without",
+                    group,
+                    first,
+                    copy["message_id"],
+                    now,
+                    to_only=json.loads(copy["recipients"]),
+                )
         rows = self.store.queued_intros_for(email)
         for row in rows:
             self.store.cancel_mail(row["outbox_id"])
@@ -204,7 +230,12 @@ class Rounds:
                 for alone in rest:
                     self._no_match(plan, alone, now, key=f"nomatch:{key}:{alone}")
                 continue
-            first = row["first_mover"] if row["first_mover"] in rest else rest[0]
+            counts = self.store.first_mover_counts()
+            first = (
+                row["first_mover"]
+                if row["first_mover"] in rest
+                else min(rest, key=lambda e: (counts.get(e, 0), e))
+            )
             message_id = make_msgid(idstring="intro", domain=self.config.bot.domain)
             self.store.set_group_intro(row["group_id"], first, message_id)
             self._send_intro(plan, key, rest, first, message_id, now)

@@ -17,10 +17,11 @@ import logging
 import secrets
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.utils import make_msgid
 from typing import Any
 
@@ -138,10 +139,14 @@ class Service:
             done: list[InboundItem] = []
             aside: list[InboundItem] = []
             self._in_hand(batch)
-            for item in batch:
-                if should_stop():
-                    break
-                result = self._process_safely(item)
+            try:
+                results = [
+                    (item, self._process_safely(item)) for item in _until(batch, should_stop)
+                ]
+            except Exception:  # the database failed, not a message: nobody is to blame
+                self._in_hand([])
+                raise
+            for item, result in results:
                 report.outcomes[result.outcome] += 1
                 if result.retry:
                     report.retrying += 1
@@ -168,6 +173,11 @@ class Service:
         with self.store.atomic():
             self.store.set_setting("poll_in_hand", json.dumps(value))
 
+    def _not_in_hand(self, item: InboundItem) -> None:
+        batch = json.loads(self.store.setting("poll_in_hand") or "[]")
+        rest = [k for k in batch if k != [item.mailbox, item.uidvalidity, item.uid]]
+        self.store.set_setting("poll_in_hand", json.dumps(rest))
+
     def _blame_the_message_in_hand(self) -> None:
         """After a poll died mid-batch, the first message of the batch without a record is the
         one it died on: count that as a failed attempt, so a message that kills the process
@@ -187,9 +197,11 @@ class Service:
         forgot them, so a crash in between leaves the request to finish next poll)."""
         for address in self.store.pending_erasures():
             count = inbox.erase(address)
-            with self.store.atomic():
-                self.store.erased(address)
-            log.info("erased %d filed message(s) of a forgotten member", count)
+            if count:
+                log.info("erased %d filed message(s) of a forgotten member", count)
+            if not self.store.mail_waiting_for(address):  # the goodbye has gone: finish
+                with self.store.atomic():
+                    self.store.erased(address)
 
     def _process_safely(self, item: InboundItem) -> Result:
         attempts = self.store.failure_count(item.mailbox, item.uidvalidity, item.uid)
@@ -215,6 +227,7 @@ class Service:
             if attempts < limit:
                 log.exception("uid=%s failed (attempt %d of %d), will retry: %s", item.uid,
                               attempts, limit, reason)  # fmt: skip
+                self._not_in_hand(item)  # it failed cleanly: a later death is not its doing
                 return Result(f"failed: {reason}", retry=True)
             log.exception("uid=%s set aside after %d attempts: %s", item.uid, attempts, reason)
             return self._give_up(item, reason, attempts)
@@ -230,8 +243,10 @@ class Service:
 
     def _alert_failed(self, item: InboundItem, reason: str, attempts: int, now: datetime) -> None:
         sender, message_id = "", ""
-        try:  # best effort: the message is what broke, so it may not parse at all
-            msg = email.message_from_bytes(item.raw, policy=email.policy.default)
+        try:  # headers only: the body may be what kills us (a MIME bomb)
+            msg = BytesHeaderParser(policy=email.policy.default).parsebytes(
+                item.raw or item.headers
+            )
             sender, message_id = _from_address(msg)[1], _header(msg, "Message-ID")[:300]
         except Exception:  # noqa: BLE001, S110
             pass
@@ -471,7 +486,7 @@ class Service:
     def forget_member(self, email: str, now: datetime, why: str) -> None:
         """Erase a person (see ``SqliteStore.forget``), and first take them out of mail still
         waiting to go: their intro is withdrawn, digests carrying their learning rebuilt."""
-        self.rounds.withdraw(email, now)
+        self.rounds.withdraw(email, now, forgotten=True)
         digests = self.store.digests_to_redo(email)
         self.store.forget(email, now)
         self.digests.redo_queued(digests, now)
@@ -896,6 +911,13 @@ WEBMAIL = frozenset({
     "web.de", "btinternet.com", "sky.com", "virginmedia.com", "mail.com", "zoho.com",
     "fastmail.com", "yandex.com", "mail.ru", "qq.com", "163.com", "orange.fr", "free.fr",
 })  # fmt: skip
+
+
+def _until(items: list[InboundItem], should_stop: Callable[[], bool]) -> Iterator[InboundItem]:
+    for item in items:
+        if should_stop():
+            return
+        yield item
 
 
 def _reply_key(item: InboundItem) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -214,20 +215,18 @@ def m004_reliability(db: sqlite_utils.Database) -> None:
     )  # fmt: skip
     db.table("bounces").create_index(["email", "day"], unique=True)  # one per address a day
     # Raw mail in IMAP folders still to erase after a `forget` (done after the commit).
-    db.table("erasures").create({"email": str, "requested_at": str}, pk="email")
+    db.table("erasures").create({"email": str, "requested_at": str, "alias": str}, pk="email")
     # Our per-message return path token (VERP): a bounce addressed to it names the message.
     db.table("outbox").add_column("return_token", str)
     db.table("outbox").create_index(["return_token"])
     db.table("outbox").create_index(["sent_at"])
+    # Looked up for nearly every reply a person sends (intro threads, follow-up answers).
+    db.table("round_groups").create_index(["intro_message_id"])
+    db.table("followups").create_index(["email"])
 
 
 def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
-
-
-def pseudonym(email: str) -> str:
-    """What a forgotten address becomes where history needs a stand-in for it."""
-    return "forgotten-" + hashlib.sha256(email.encode()).hexdigest()[:16]
 
 
 def hash_token(token: str) -> str:
@@ -695,48 +694,78 @@ class SqliteStore:
         """Erase a person: profile, learnings, codes, bounces, their log lines, and every copy
         of mail to or from them we still hold. Where their address is part of history other
         people share (groups, so nobody meets a stranger twice; outbox keys, so no event is
-        mailed twice) it becomes a pseudonym. Their filed mail in the IMAP folders goes after
-        the commit (see ``erasures``)."""
-        alias = pseudonym(email)
+        mailed twice) it becomes a random alias. What is left (the goodbye still to send, the
+        filed mail in the IMAP folders) goes in ``scrub`` once that mail is out."""
+        alias = "forgotten-" + secrets.token_hex(8)
         for table in ("learnings", "tokens", "blocks", "members", "followups", "bounces",
                       "events"):  # fmt: skip
             self.db.execute(f"delete from {table} where email = ?", [email])
         self.db.execute("delete from blocks where blocked = ?", [email])
         self.db.execute("update inbound set sender = '' where sender = ?", [email])
-        self.db.execute("update events set detail = replace(detail, ?, ?)", [email, alias])
         self.db.execute("update group_members set email = ? where email = ?", [alias, email])
         self.db.execute("update round_groups set first_mover = ? where first_mover = ?",
                         [alias, email])  # fmt: skip
-        self.db.execute("update rounds set unmatched = replace(unmatched, ?, ?)",
-                        [json.dumps(email), json.dumps(alias)])  # fmt: skip
-        mine = [
-            r["outbox_id"]
-            for r in self.db.query(
-                "select distinct outbox_id from outbox_recipients where email = ?", [email]
-            )
-        ]
-        for outbox_id in mine:
-            row = self.db.table("outbox").get(outbox_id)
-            rest = [r for r in json.loads(row["recipients"]) if r != email]
-            if row["status"] == "queued" and not rest:
-                status, raw = "cancelled", b""
-            elif row["status"] == "queued":  # group mail still due: the others get it
-                status, raw = "queued", row["raw"]
-            else:  # sent or failed: the text is no longer needed
+        self.db.execute("update rounds set unmatched = replace(unmatched, ?, ?) "
+                        "where instr(unmatched, ?)",
+                        [json.dumps(email), json.dumps(alias), json.dumps(email)])  # fmt: skip
+        self.db.execute("update failures set reason = replace(reason, ?, ?) where instr(reason, ?)",
+                        [email, alias, email])  # fmt: skip
+        # Alerts about them that have not gone yet are moot.
+        self.db.execute(
+            "update outbox set status = 'cancelled', raw = x'' where "
+            "status = 'queued' and kind = 'admin-alert' and instr(key, ?)",
+            [email],
+        )
+        self.db.execute(
+            "update outbox set key = replace(key, ?, ?), "
+            "last_error = replace(last_error, ?, ?) where instr(key, ?) "
+            "or instr(last_error, ?)",
+            [email, alias, email, alias, email, email],
+        )
+        self._scrub_outbox(email, alias, keep_queued=False)
+        self.db.table("erasures").upsert({"email": email, "requested_at": stamp(now),
+                                          "alias": alias}, pk="email", alter=True)  # fmt: skip
+
+    def _scrub_outbox(self, email: str, alias: str, keep_queued: bool) -> None:
+        """Mail to ``email``: queued mail to them alone is cancelled (unless ``keep_queued``:
+        the goodbye), queued group mail goes to the others only, sent or failed mail keeps no
+        text and names the alias (a list of the same length: a group intro stays a group's)."""
+        rows = self.db.query(
+            "select o.id, o.status, o.recipients, o.raw from outbox o join outbox_recipients x "
+            "on x.outbox_id = o.id where x.email = ?",
+            [email],
+        )
+        for row in list(rows):
+            recipients = json.loads(row["recipients"])
+            rest = [r for r in recipients if r != email]
+            if row["status"] == "queued" and keep_queued:
+                continue
+            if row["status"] == "queued":
+                status, raw, recipients = ("queued", row["raw"], rest) if rest else (
+                    "cancelled", b"", [alias])  # fmt: skip
+            else:
                 status, raw = row["status"], b""
+                recipients = [alias if r == email else r for r in recipients]
             self.db.execute(
-                "update outbox set status = ?, raw = ?, recipients = ?, key = replace(key, ?, ?), "
-                "last_error = replace(last_error, ?, ?) where id = ?",
-                [status, raw, json.dumps(rest), email, alias, email, alias, outbox_id],
+                "update outbox set status = ?, raw = ?, recipients = ? where id = ?",
+                [status, raw, json.dumps(recipients), row["id"]],
             )
-        self.db.execute("delete from outbox_recipients where email = ?", [email])
-        self.db.table("erasures").upsert({"email": email, "requested_at": stamp(now)},
-                                         pk="email")  # fmt: skip
+            self.db.execute("delete from outbox_recipients where outbox_id = ? and email = ?",
+                            [row["id"], email])  # fmt: skip
 
     def pending_erasures(self) -> list[str]:
         return [r["email"] for r in self.db.query("select email from erasures order by email")]
 
+    def mail_waiting_for(self, email: str) -> bool:
+        return bool(list(self.db.query(
+            "select 1 from outbox o join outbox_recipients x on x.outbox_id = o.id "
+            "where x.email = ? and o.status = 'queued' limit 1", [email])))  # fmt: skip
+
     def erased(self, email: str) -> None:
+        """The last of a forgotten person: the goodbye has gone, their filed mail too."""
+        rows = list(self.db.query("select alias from erasures where email = ?", [email]))
+        alias = (rows[0].get("alias") if rows else None) or "forgotten-" + secrets.token_hex(8)
+        self._scrub_outbox(email, alias, keep_queued=True)
         self.db.execute("delete from erasures where email = ?", [email])
 
     def export(self, email: str) -> dict[str, Any] | None:
@@ -1039,6 +1068,27 @@ class SqliteStore:
             )
         )
 
+    def queued_copies_naming(self, email: str) -> list[dict[str, Any]]:
+        """Deferred copies of an intro, for someone else, of a group ``email`` was in."""
+        return list(
+            self.db.query(
+                "select o.id as outbox_id, o.key, o.recipients, o.message_id, g.id as group_id, "
+                "g.first_mover, r.slot, r.number as round_number from outbox o "
+                "join round_groups g on g.intro_message_id = o.message_id "
+                "join rounds r on r.id = g.round_id "
+                "where o.kind = 'intro' and o.status = 'queued' and instr(o.key, ':retry:') "
+                "and exists (select 1 from group_members m where m.group_id = g.id "
+                "and m.email = ?) and not instr(o.recipients, ?)",
+                [email, json.dumps(email)],
+            )
+        )
+
+    def group_emails(self, group_id: int) -> list[str]:
+        rows = self.db.query(
+            "select email from group_members where group_id = ? order by email", [group_id]
+        )
+        return [r["email"] for r in rows]
+
     def cancel_mail(self, mail_id: int) -> None:
         self.db.execute("update outbox set status = 'cancelled', raw = x'' where id = ?", [mail_id])
 
@@ -1052,6 +1102,9 @@ class SqliteStore:
         )
         rest = [r["email"] for r in rows]
         self.db.execute("update round_groups set size = ? where id = ?", [len(rest), group_id])
+        if len(rest) == 2:  # a trio become a pair: nobody sat in a trio after all
+            self.db.execute("update group_members set trio_seat = 0 where group_id = ?",
+                            [group_id])  # fmt: skip
         return rest
 
     def drop_group(self, group_id: int) -> None:

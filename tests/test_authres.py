@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+
 import pytest
 
 from mailbot.core.authres import parse, verify
@@ -112,3 +115,17 @@ def test_authserv_id_topmost_trusts_the_topmost_header():
     forged_below = mail("mx.example.org; dmarc=fail header.from=example.org", GOOD)
     assert verify(forged_below, "example.org", "dmarc", "topmost")[0] is False
     assert verify(mail(GOOD), "example.org", "dmarc", "topmost")[0] is True
+
+
+def test_encoded_words_stay_encoded_and_smuggle_in_nothing():
+    """A MAIL FROM that decodes to "x; dmarc=pass header.from=example.org;" must stay one
+    opaque token: the header is read raw, never RFC 2047-decoded."""
+    raw = (
+        b"From: Organiser <organiser@example.org>\r\n"
+        b"Authentication-Results: mx.example.org; spf=pass smtp.mailfrom="
+        b"=?utf-8?q?x=3B_dmarc=3Dpass_header.from=3Dexample.org=3B?=@evil.test;\r\n"
+        b" dmarc=fail header.from=example.org\r\n"
+        b"Subject: approve\r\n\r\napprove\r\n"
+    )
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert verify(parsed, "example.org", "dmarc", "mx.example.org")[0] is False

@@ -83,4 +83,10 @@ def test_forget_by_email_erases_the_filed_mail_at_once(dovecot, tmp_path):
     world.service.poll(inbox)
     inbox.close()
     assert folder_count(dovecot, "Processed") == 1  # Bob's join
+    assert world.store.pending_erasures() == ["anne@example.org"]  # her goodbye is still due
+    world.service.send(world.transport)
+    inbox = ImapInbox(imap_config(dovecot))
+    world.service.poll(inbox)  # the goodbye has gone: nothing of her is left
+    inbox.close()
     assert not world.store.pending_erasures()
+    assert "anne@example.org" not in str(list(world.store.db.query("select * from outbox")))

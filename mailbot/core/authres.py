@@ -106,7 +106,13 @@ def _parts(value: str) -> list[list[str]]:
 
 
 def trusted_headers(msg: Message, authserv_id: str) -> list[Header]:
-    values = [str(v) for v in msg.get_all("Authentication-Results") or []]
+    # The raw values: decoding RFC 2047 first would turn a sender's MAIL FROM such as
+    # "=?utf-8?q?x=3B_dmarc=3Dpass?=@evil.test", copied in by the server, into a result.
+    values = [
+        str(value).replace("\r", "").replace("\n", "")
+        for name, value in msg.raw_items()
+        if name.lower() == "authentication-results"
+    ]
     headers = [parse(v) for v in values]
     if authserv_id and authserv_id != "topmost":
         return [h for h in headers if h.authserv_id == authserv_id.lower()]
