@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from mailbot.app import App
+from mailbot.daemon import Daemon
 from mailbot.inbox import ImapInbox
 from mailbot.testing import make_mail
 from tests.helpers import ANNE, BOB, make_world
@@ -90,3 +92,30 @@ def test_forget_by_email_erases_the_filed_mail_at_once(dovecot, tmp_path):
     inbox.close()
     assert not world.store.pending_erasures()
     assert "anne@example.org" not in str(list(world.store.db.query("select * from outbox")))
+
+
+def test_the_daemon_backs_off_a_refused_login_and_recovers(dovecot, tmp_path, caplog):
+    world = make_world(tmp_path)
+    append(dovecot, make_mail(ANNE, "join"))
+    password = {"value": "wrong"}
+    now = {"t": 0.0}
+    logins = []
+
+    def open_inbox():
+        logins.append(now["t"])
+        return ImapInbox(imap_config(dovecot, password=password["value"]))
+
+    app = App(world.config, world.store, world.service, world.rounds, open_inbox,
+              world.transport)  # fmt: skip
+    daemon = Daemon(app, monotonic=lambda: now["t"])
+    for _ in range(8):  # eight one-minute cycles with the wrong password
+        daemon.cycle()
+        now["t"] += 60
+    assert logins == [0, 60, 180, 420]  # 1, 2, 4 minutes between tries
+    assert "IMAP login to" in caplog.text and "failed" in caplog.text
+    password["value"] = dovecot.password  # the organiser fixes it
+    for _ in range(10):
+        daemon.cycle()
+        now["t"] += 60
+    assert world.state("anne@example.org") == "pending"
+    assert folder_count(dovecot, "INBOX") == 0

@@ -566,3 +566,20 @@ def test_forgetting_someone_rewrites_a_deferred_intro_copy_for_their_partner(tmp
     assert to_cat["X-Mailbot-Kind"] == "intro"
     assert "01632" not in body(to_cat) and "anne@example.org" not in str(to_cat)
     assert "bob@example.net" in str(to_cat["Reply-To"])
+
+
+def test_a_phone_number_reaches_only_the_persons_own_group(tmp_path):
+    world = make_world(tmp_path, bot={"admins": []})
+    people = [f"p{n}@example{n}.org" for n in range(6)]
+    members(world, *people)
+    world.receive(make_mail("P0 <p0@example0.org>", "update", "phone: 01632 960777"))
+    plan = world.rounds.run("r1")
+    assert plan is not None
+    [group] = [g for g in plan.groups if "p0@example0.org" in g]
+    world.service.learnings.follow_up_latest()
+    world.service.send(world.transport)
+    world.service.digests.start()
+    world.service.send(world.transport)
+    carrying = [rcpts for _, rcpts, raw in world.transport.sent if b"01632 960777" in raw]
+    assert carrying  # the intro
+    assert all(set(rcpts) <= set(group) for rcpts in carrying)
