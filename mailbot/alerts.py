@@ -22,7 +22,7 @@ def alert_admins(config: Config, store: SqliteStore, renderer: Renderer, key: st
                  template: str, context: dict[str, Any], now: datetime) -> int:  # fmt: skip
     """Queue ``template`` to every admin under ``key``; returns how many were queued."""
     bot = config.bot
-    view = {"bot": {"name": bot.name, "address": bot.address}, **context}
+    view = {"bot": bot.view, **context}
     rendered = renderer.render(template, view)
     queued = 0
     for admin in bot.admins:

@@ -43,6 +43,11 @@ class BotConfig:
     def domain(self) -> str:
         return self.address.rpartition("@")[2]
 
+    @property
+    def view(self) -> dict[str, str]:
+        """What every template sees as ``bot``."""
+        return {"name": self.name, "address": self.address}
+
 
 @dataclass(frozen=True)
 class ImapConfig:

@@ -217,8 +217,7 @@ class Digests:
             log.info("digest %s rebuilt for its copies still to send", digest_id)
 
     def _context(self, **extra: Any) -> dict[str, Any]:
-        return {"bot": {"name": self.config.bot.name, "address": self.config.bot.address},
-                **extra}  # fmt: skip
+        return {"bot": self.config.bot.view, **extra}
 
     def _queue(self, key: str, kind: str, to: list[tuple[str, str]], rendered: Rendered,
                now: datetime, message_id: str = "") -> None:  # fmt: skip

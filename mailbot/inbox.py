@@ -343,7 +343,11 @@ class MaildirInbox:
 def _read_headers(path: Path, limit: int = 256_000) -> bytes:
     """The header block of a message file, without reading a huge body."""
     with path.open("rb") as handle:
-        head = handle.read(limit)
-    end = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0),
-              default=len(head))  # fmt: skip
-    return head[:end] + b"\n\n"
+        return header_block(handle.read(limit))
+
+
+def header_block(raw: bytes) -> bytes:
+    """The headers of a message, up to the first empty line (CRLF or LF)."""
+    end = min((i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0),
+              default=len(raw))  # fmt: skip
+    return raw[:end] + b"\n\n"

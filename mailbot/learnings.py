@@ -82,7 +82,7 @@ class Learnings:
         message_id = make_msgid(idstring="followup", domain=bot.domain)
         self.store.add_followup(round_row["id"], group["id"], member.email, code, message_id, now)
         context = {
-            "bot": {"name": bot.name, "address": bot.address},
+            "bot": bot.view,
             "person": {"first_name": first_name(member.name), "org": member.org},
             "others": [first_name(m.name) or m.email for m in others] or ["your match"],
             "code": code,

@@ -260,7 +260,7 @@ class Rounds:
             self.store.reset_missed_followups(member.email)
             self.store.event(member.email, "pause", "no answer to 3 follow-ups", now)
             context = {
-                "bot": {"name": self.config.bot.name, "address": self.config.bot.address},
+                "bot": self.config.bot.view,
                 "person": _person(paused),
             }
             rendered = self.renderer.render("paused_quiet", context)
@@ -303,7 +303,7 @@ class Rounds:
         monday = local.date() + timedelta(days=(7 - local.weekday()) % 7)
         followup = local.date() + timedelta(days=rounds.followup_after_days)
         return {
-            "bot": {"name": self.config.bot.name, "address": self.config.bot.address},
+            "bot": self.config.bot.view,
             "round": plan.number,
             "prompts": [prompts[(start + i) % len(prompts)] for i in range(3)],
             "suggested_week": monday.strftime("%A %-d %B"),

@@ -739,7 +739,7 @@ class Service:
     ) -> dict[str, Any]:
         today = self._today(now)
         context: dict[str, Any] = {
-            "bot": {"name": self.config.bot.name, "address": self.config.bot.address},
+            "bot": self.config.bot.view,
             "member": _member_view(member, sender),
             "example_date": (today + timedelta(days=30)).isoformat(),
             "detail": "",

@@ -585,22 +585,19 @@ class SqliteStore:
     # digests
 
     def unpublished_learnings(self) -> list[dict[str, Any]]:
-        return list(
-            self.db.query(
-                "select l.*, r.number as round_number, m.name as name, m.org as org "
-                "from learnings l join rounds r on r.id = l.round_id "
-                "left join members m on m.email = l.email where l.digest_id is null "
-                "order by l.id"
-            )
-        )
+        return self._learnings_for_digest("l.digest_id is null", [])
 
     def learnings_of_digest(self, digest_id: int) -> list[dict[str, Any]]:
+        return self._learnings_for_digest("l.digest_id = ?", [digest_id])
+
+    def _learnings_for_digest(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
+        """Learnings with what a digest shows beside them: round number, name, organisation."""
         return list(
             self.db.query(
                 "select l.*, r.number as round_number, m.name as name, m.org as org "
                 "from learnings l join rounds r on r.id = l.round_id "
-                "left join members m on m.email = l.email where l.digest_id = ? order by l.id",
-                [digest_id],
+                f"left join members m on m.email = l.email where {where} order by l.id",
+                params,
             )
         )
 

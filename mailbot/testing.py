@@ -17,7 +17,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from mailbot.config import Config, parse_config
-from mailbot.inbox import InboundItem, is_from
+from mailbot.inbox import InboundItem, header_block, is_from
 from mailbot.outbox import PermanentFailure, TemporaryFailure
 
 
@@ -61,7 +61,7 @@ class FakeInbox:
                     str(u),
                     self.waiting[u] if len(self.waiting[u]) <= max_bytes else b"",
                     len(self.waiting[u]),
-                    b"" if len(self.waiting[u]) <= max_bytes else _head(self.waiting[u]),
+                    b"" if len(self.waiting[u]) <= max_bytes else header_block(self.waiting[u]),
                 )
                 for u in uids[start : start + size]
                 if u in self.waiting
@@ -78,17 +78,13 @@ class FakeInbox:
             self.failed.append(int(item.uid))
 
     def erase(self, address: str) -> int:
-        gone = [uid for uid, raw in self.filed.items() if is_from(_head(raw), address)]
+        gone = [uid for uid, raw in self.filed.items() if is_from(header_block(raw), address)]
         for uid in gone:
             del self.filed[uid]
         return len(gone)
 
     def close(self) -> None:
         pass
-
-
-def _head(raw: bytes) -> bytes:
-    return raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0] + b"\n\n"
 
 
 class RecordingConnection:
