@@ -1,6 +1,13 @@
-"""Reply extraction against the shared corpus: mailbot's extractor and a naive baseline, one run.
+"""Reply extraction against the shared corpus and our own table: ours and a naive baseline.
 
     python benchmarks/replies.py [--verbose] [--corpus DIR] [--repeat N]
+
+Part 1 reads the shared corpus (below). Part 2 reads the project's own table of realistic
+replies (``tests/reply_cases/*.cases``, about 25 languages and 25 clients, written for mailbot;
+the blind_* files were written by people who never saw the reader) through the digest's path,
+``extract_learning`` (new text without the closing), and prints pass rates per language, kind,
+client and source file, with "loses text" and "leaves junk" apart, and how many published
+texts would still hold a phone number or a person's address after the privacy gate.
 
 Cases live in ``../shared/corpora/replies/cases/`` (read there, never copied into the project):
 ``.txt`` bodies go to ``extract_text``, ``.eml`` whole messages (parsed with
@@ -37,8 +44,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mailbot.core.replies import extract_html, extract_reply, extract_text  # noqa: E402
+from mailbot.core.privacy import check_learning  # noqa: E402
+from mailbot.core.replies import (  # noqa: E402
+    extract_html,
+    extract_learning,
+    extract_reply,
+    extract_text,
+)
 from mailbot.core.text import body_text, html_to_text  # noqa: E402
+from tests.reply_cases import ReplyCase, load_cases  # noqa: E402
+from tests.reply_cases import normalise as table_normalise  # noqa: E402
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "replies"
 KINDS = {".txt": "text body", ".eml": "message", ".html": "HTML part"}
@@ -270,5 +285,100 @@ def main() -> None:
     print(f"target: no case loses text ........... {'yes' if not lost else 'no'} ({lost})")
 
 
+# --------------------------------------------------------------------------- our table
+
+_PRIVATE = re.compile(
+    r"(?<![\w/.-])(?:\+|00)?\d(?:[\s().-]{0,3}\d){8,14}(?![\w/])|[\w.+-]+@[\w-]+\."
+)
+
+
+def table_message(case: ReplyCase) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = case.sender
+    msg["Subject"] = "Re: How did your coffee go?"
+    msg.set_content(case.body, subtype="html" if case.format == "html" else "plain")
+    parsed = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def naive_table(case: ReplyCase, msg: EmailMessage) -> str:
+    kept = []
+    for line in body_text(msg).split("\n"):
+        if NAIVE_CUT.match(line.strip()):
+            break
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def judge_table(case: ReplyCase, got: str) -> Verdict:
+    html = case.format == "html"
+    want = table_normalise(case.expected)
+    got = table_normalise(got)
+    passed = table_normalise(got, html) == table_normalise(want, html)
+    got_lines = {squeeze(line) for line in got.splitlines()} - {""}
+    want_lines = {squeeze(line) for line in want.splitlines()} - {""}
+    if html:
+        loses = any(line not in squeeze(got) for line in want_lines)
+        junk = any(line not in squeeze(want) for line in got_lines)
+    else:
+        loses, junk = bool(want_lines - got_lines), bool(got_lines - want_lines)
+    return Verdict(passed, not passed and loses, not passed and junk, got)
+
+
+def table_report(verbose: bool) -> None:
+    cases = load_cases()
+    messages = [table_message(case) for case in cases]
+    mine, base, leaks = [], [], []
+    for case, msg in zip(cases, messages, strict=True):
+        extracted = extract_learning(msg)
+        mine.append(judge_table(case, extracted.text))
+        base.append(judge_table(case, naive_table(case, msg)))
+        gate = check_learning(extracted.text, names=[case.sender.split("<")[0]],
+                              signature=extracted.signature,
+                              allowed=["coffee@example.org"])  # fmt: skip
+        if not gate.held and _PRIVATE.search(gate.text):
+            leaks.append(case.id)
+    print(f"Our table: {len(cases)} realistic replies (tests/reply_cases), digest path\n")
+    groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for index, case in enumerate(cases):
+        groups["language"][case.lang].append(index)
+        groups["client"][case.client].append(index)
+        groups["source file"][case.file].append(index)
+        for kind in case.kinds:
+            groups["kind"][kind].append(index)
+    for title in ("source file", "language", "kind", "client"):
+        print(f"{title:<24} {'cases':>5} {'ours':>6} {'loses':>6} {'junk':>5} {'baseline':>9}")
+        for name in sorted(groups[title]):
+            members = groups[title][name]
+            print(f"{name:<24} {len(members):>5} {sum(mine[i].passed for i in members):>6} "
+                  f"{sum(mine[i].loses for i in members):>6} "
+                  f"{sum(mine[i].junk for i in members):>5} "
+                  f"{sum(base[i].passed for i in members):>9}")  # fmt: skip
+        print()
+    passed, baseline = sum(v.passed for v in mine), sum(v.passed for v in base)
+    print(f"{'all':<24} {len(cases):>5} {passed:>6} {sum(v.loses for v in mine):>6} "
+          f"{sum(v.junk for v in mine):>5} {baseline:>9}")  # fmt: skip
+    print(f"published with a phone number or an address after the gate: {len(leaks)}"
+          + (f" ({', '.join(leaks)})" if leaks else ""))  # fmt: skip
+    failing = [i for i in range(len(cases)) if not mine[i].passed]
+    if verbose:
+        for index in failing:
+            print(f"FAIL {cases[index].id}")
+            want = table_normalise(cases[index].expected).splitlines()
+            for line in difflib.unified_diff(want, mine[index].got.splitlines(), "expected",
+                                             "ours", lineterm=""):  # fmt: skip
+                print(f"    {line}")
+    elif failing:
+        print("failing: " + ", ".join(cases[i].id for i in failing))
+    print(f"\ntarget: table clean ................... {passed / len(cases):.1%} "
+          f"({passed}/{len(cases)}; baseline {baseline / len(cases):.1%})")
+    lost = sum(v.loses for v in mine)
+    print(f"target: no table case loses text ...... {'yes' if not lost else 'no'} ({lost})")
+    print(f"target: nothing private published ..... {'yes' if not leaks else 'no'}")
+
+
 if __name__ == "__main__":
     main()
+    print("\n" + "=" * 72 + "\n")
+    table_report("--verbose" in sys.argv)

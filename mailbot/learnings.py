@@ -20,9 +20,11 @@ from typing import Any
 
 from mailbot.clock import Clock
 from mailbot.config import Config
-from mailbot.core.learnings import read_answer, too_short
+from mailbot.core.headers import sender_address
+from mailbot.core.learnings import Visibility, read_answer, too_short
 from mailbot.core.membership import Member, State, first_name
-from mailbot.core.replies import extract_reply
+from mailbot.core.privacy import check_learning
+from mailbot.core.replies import extract_learning
 from mailbot.faults import checkpoint
 from mailbot.mailer import queue_email
 from mailbot.render import Renderer
@@ -97,7 +99,9 @@ class Learnings:
     def capture(self, msg: EmailMessage, followup: dict[str, Any], subject: str,
                 now: datetime) -> tuple[str, dict[str, Any]]:  # fmt: skip
         """Store what a reply says; returns (outcome for the log, context for the thanks)."""
-        extracted = extract_reply(msg)
+        member = self.store.get_member(followup["email"])
+        names = (member.name,) if member is not None and member.name else ()
+        extracted = extract_learning(msg, names)
         answer = read_answer(extracted.text, subject)
         self.store.answer_followup(followup, answer.met, now)
         context: dict[str, Any] = {"met": answer.met, "visibility": answer.visibility.value,
@@ -117,7 +121,14 @@ class Learnings:
         else:
             text, raw, review, reason = (answer.learning, extracted.raw, extracted.needs_review,
                                          extracted.reason)  # fmt: skip
-            if not review and too_short(text):
+            gate = check_learning(text, names=(*names, sender_address(msg)[0]),
+                                  anonymous=answer.visibility == Visibility.anonymous,
+                                  signature=extracted.signature,
+                                  allowed=(self.config.bot.address,))  # fmt: skip
+            text = gate.text
+            if gate.held:
+                review, reason = True, gate.held
+            elif not review and too_short(text):
                 review, reason = True, "too short to publish unread"
         learning_id = self.store.add_learning(followup, text, raw, review, reason,
                                               answer.visibility.value, now)  # fmt: skip

@@ -190,3 +190,47 @@ def test_a_group_met_if_anyone_says_so(world):
     world.receive(make_reply(anne_q, ANNE, "We met and talked about procurement rules."))
     world.receive(make_reply(bob_q, "Bob Smith <bob@example.net>", "skip"))
     assert [r["met"] for r in world.store.db.query("select met from round_groups")] == [1]
+
+
+# --------------------------------------------------------------------------- what gets published
+# The three leaks issue #9 found in a digest preview, each through the whole service.
+
+SIGNATURE = (
+    "Anne Person\nHead of Digital | Example Council\nTel: 01632 960 123 | Mob: 07700 900 123\n\n"
+    "This email and any attachments are confidential and intended solely for the addressee. "
+    "If you have received it in error please notify the sender."
+)
+
+
+def test_a_council_signature_and_disclaimer_are_not_stored(world):
+    text = f"We compared how our councils run user research.\n\nKind regards,\n\n{SIGNATURE}"
+    world.receive(make_reply(ask(world), ANNE, text))
+    [learning] = world.store.learnings()
+    assert learning["text"] == "We compared how our councils run user research."
+    assert not learning["needs_review"]
+
+
+@pytest.mark.parametrize("closing", ["Cheers,\nAnne", "Anne", "Thanks, Anne", "Diolch yn fawr"])
+def test_an_anonymous_learning_loses_its_closing(world, closing):
+    text = f"anonymous\nPairing with another council showed us how to run retros.\n\n{closing}"
+    world.receive(make_reply(ask(world), ANNE, text))
+    [learning] = world.store.learnings()
+    assert learning["visibility"] == "anonymous"
+    assert learning["text"] == "Pairing with another council showed us how to run retros."
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("Ring Bob on 07700 900123 about the maps, he is happy to help.", "phone number"),
+    ("Bob (bob@example.net) will share his slides about service maps.", "email address"),
+])  # fmt: skip
+def test_private_details_left_in_the_text_hold_the_learning(world, text, reason):
+    world.receive(make_reply(ask(world), ANNE, text))
+    [learning] = world.store.learnings()
+    assert learning["needs_review"] and reason in learning["reason"]
+
+
+def test_an_anonymous_writer_who_names_themself_is_held(world):
+    text = "anonymous\nAs Anne from the council I found the pairing useful for planning."
+    world.receive(make_reply(ask(world), ANNE, text))
+    [learning] = world.store.learnings()
+    assert learning["needs_review"] and "anonymous" in learning["reason"]

@@ -343,7 +343,6 @@ KEPT = [
     ("greetings-from", "Hi.\nGreetings from Outlook land, where we met."),
     ("on-behalf", "Hi.\nSent on behalf of the mail team."),
     ("quote-of-the-day", "Quote of the day:\n\n> Make it work, then make it nice.\n\nAgreed."),
-    ("sign-off", "Best,\nAnne\n\nAnne Person\nExample Council"),
 ]
 
 

@@ -223,6 +223,25 @@ def test_mailer_daemon_and_our_own_mail_are_never_answered(world):
     assert world.transport.sent == []
 
 
+@pytest.mark.parametrize("sender, subject, text", [
+    # An MTA's notice whose subject reads like a reply (issue #9): known by its text.
+    ("Mail Delivery System <mailer@mx.example.net>", "Re: How did it go?",
+     "This is the mail system at host mx.example.net.\n\nI'm sorry to have to inform you that "
+     "your message could not be delivered to one or more recipients.\n\n"
+     "<bob@example.net>: host mx.example.net said: 550 5.1.1 User unknown"),
+])  # fmt: skip
+def test_failure_notices_with_reply_subjects_are_never_answered(world, sender, subject, text):
+    world.receive(make_mail(sender, subject, text))
+    assert world.transport.sent == []
+
+
+def test_a_banner_above_a_command_does_not_hide_it(world):
+    banner = ("CAUTION: This email originated from outside of the organisation. Do not click "
+              "links or open attachments unless you recognise the sender.")  # fmt: skip
+    world.receive(make_mail(ANNE, "", f"{banner}\n\njoin\norg: Example Council"))
+    assert world.state("anne@example.org") == "pending"
+
+
 def test_html_only_mail_is_read(world):
     world.receive(
         make_mail(

@@ -4,7 +4,10 @@
 bounce, an abuse feedback report, a mailing list, or the bot itself) and a
 short reason for the logs. Only humans' messages should ever be acted on or
 answered; everything else is logged and dropped, which is what keeps the bot
-out of mail loops. Pure: reads headers and MIME structure only, never raises.
+out of mail loops. When unsure, robot: a message with a robot's structure and weak
+evidence is dropped, but nothing a person writes in a reply may look like one. Pure:
+reads headers, MIME structure and the start of a would-be notice's text; never raises.
+Marker words live in `robot_markers`, one row per language or source.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from email.message import EmailMessage, Message
 from email.utils import getaddresses
 from enum import StrEnum
 
+from mailbot.core import robot_markers as markers
 from mailbot.core.headers import sender_address
+from mailbot.core.text import body_text
 
 __all__ = ["Sender", "Verdict", "classify"]
 
@@ -36,8 +41,9 @@ class Verdict:
 
 
 _MAX_PARTS = 100
-_DAEMONS = {"mailer-daemon", "mailer_daemon", "mailerdaemon", "mail-daemon", "postmaster",
-            "post_master"}  # fmt: skip
+_MAX_TEXT = 20_000  # notices say what failed near the top; this bounds regex work on hostile text
+# Compared with ".", "-" and "_" removed, so MAILER_DAEMON, Mailer.Daemon and post_master match.
+_DAEMONS = {"mailerdaemon", "maildaemon", "postmaster"}
 _STATUS_TYPES = {"message/delivery-status", "message/global-delivery-status"}
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|delivery status notification|mail delivery failed|returned mail"
@@ -45,31 +51,31 @@ _BOUNCE_SUBJECT = re.compile(
     r"|could not be delivered|non[- ]?delivery|unzustellbar|non remis|no entregado",
     re.IGNORECASE,
 )
-# Auto-reply subjects put their marker first and follow it with a colon: Outlook's
-# "Automatic reply" in the languages it ships, Notes' and Exchange's older "Out of office"
-# words, and vacation programs' "Autoreply". A person's reply starts "Re:" instead. Single
-# words a person might put first themselves ("Absence: back in May, pause me") are left out:
-# a silently ignored person is worse than an auto-reply answered once (replies are capped).
+
+
+def _either(rows: tuple[tuple[str, ...], ...]) -> str:
+    """One alternation of a marker table's expressions (the second-last field of each row)."""
+    return "|".join(f"(?:{row[-2]})" for row in rows)
+
+
+# Auto-reply subjects put a marker first and follow it with a colon; the table in
+# robot_markers has one row per language, and why single away words are left out.
 _AUTO_SUBJECT = re.compile(
-    r"^\s*(?:out\s+of\s+(?:the\s+)?office(?:\s+(?:reply|notice|autoreply))?"
-    r"|automatic\s+reply|auto[- ]?reply|autoresponse|auto[- ]?responder"
-    r"|abwesenheitsnotiz|automatische\s+antwort"  # German
-    r"|réponse\s+automatique|absence\s+du\s+bureau"  # French
-    r"|respuesta\s+automática|fuera\s+de\s+la\s+oficina"  # Spanish
-    r"|automatisch\s+antwoord"  # Dutch
-    r"|risposta\s+automatica|fuori\s+sede"  # Italian
-    r"|resposta\s+automática|fora\s+do\s+escritório"  # Portuguese
-    r"|automatiskt\s+svar"  # Swedish
-    r"|automatisk\s+svar|autosvar"  # Norwegian, Danish
-    r"|automaattinen\s+vastaus"  # Finnish
-    r"|odpowiedź\s+automatyczna|automatyczna\s+odpowiedź"  # Polish
-    r"|automatická\s+odpověď"  # Czech
-    r"|automatikus\s+válasz|házon\s+kívül"  # Hungarian
-    r"|otomatik\s+yanıt|otomatik\s+cevap"  # Turkish
-    r"|автоответ|автоматический\s+ответ"  # Russian
-    r"|αυτόματη\s+απάντηση"  # Greek
-    r"|自動応答|自動返信|自动回复|自動回覆)\s*[:：]",  # Japanese, Chinese
-    re.IGNORECASE,
+    rf"^\s*(?:{_either(markers.AUTO_REPLY_SUBJECTS)})\s*[:：]", re.IGNORECASE
+)
+_MTA_NAME = re.compile(rf"(?:{_either(markers.MTA_NAMES)})(?:\s*\([^()]*\))?", re.IGNORECASE)
+_FAILURE = re.compile(_either(markers.FAILURE_PHRASES), re.IGNORECASE)
+_FORWARD = re.compile(rf"^[ \t]*(?:{_either(markers.FORWARD_MARKERS)})", re.I | re.M)
+_QUOTED = re.compile(r"^[ \t]*>.*$", re.MULTILINE)
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+_COMPLAINT_PHRASE = re.compile(_either(markers.COMPLAINT_PHRASES), re.IGNORECASE)
+_COMPLAINT_WORD = re.compile(_either(markers.COMPLAINT_WORDS), re.IGNORECASE)
+_ABUSE_DESK = re.compile(markers.ABUSE_DESK_LOCALS, re.IGNORECASE)
+_REPORTER = re.compile(
+    f"{markers.ABUSE_DESK_LOCALS}|{markers.OTHER_REPORTER_LOCALS}", re.IGNORECASE
+)
+_REPLY_PREFIX = re.compile(
+    rf"^\s*(?:{markers.REPLY_PREFIXES})\s*(?:\[\d+\]|\(\d+\))?\s*[:：]", re.IGNORECASE
 )
 _NO_REPLY = re.compile(r"^(?:no|do[-_.]?not)[-_.]?reply\b")
 _AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Mail-Autoreply")
@@ -117,15 +123,21 @@ def _bounce(msg: Message, own_addresses: frozenset[str]) -> Verdict | None:
     status = next((kind for kind in types if kind in _STATUS_TYPES), None)
     if status:
         return Verdict(Sender.bounce, f"{status} part")
+    if _complaint(msg, types):
+        return None  # the same, for reports without a report-type
+    return _bounce_headers(msg, types) or _failure_notice(msg)
+
+
+def _bounce_headers(msg: Message, types: list[str]) -> Verdict | None:
     if _has(msg, "X-Failed-Recipients"):
         return Verdict(Sender.bounce, "X-Failed-Recipients")
     local = _from_address(msg).partition("@")[0]
-    if local in _DAEMONS:
+    if _squashed(local) in _DAEMONS:
         return Verdict(Sender.bounce, f"From: {local}")
     path = _return_path(msg)
     if path is None:
         return None
-    if path.partition("@")[0] in _DAEMONS:
+    if _squashed(path.partition("@")[0]) in _DAEMONS:
         return Verdict(Sender.bounce, f"Return-Path: {path}")
     subject = _header(msg, "Subject")
     if not path and _BOUNCE_SUBJECT.search(subject):
@@ -136,12 +148,61 @@ def _bounce(msg: Message, own_addresses: frozenset[str]) -> Verdict | None:
     return None
 
 
+def _failure_notice(msg: Message) -> Verdict | None:
+    """An MTA's notice known by its text, whatever its subject says ("Re: lunch" included).
+
+    The sender must look like an MTA (or the envelope sender be null), and the text above any
+    forwarded or quoted message must say that delivery failed and name an address (or the
+    message must come back attached, as Exim's does).
+    """
+    sender = _mta_sender(msg) or ("Return-Path: <>" if _return_path(msg) == "" else "")
+    if not sender:
+        return None
+    text = _own_text(msg)
+    failure = _FAILURE.search(text)
+    if failure and (_ADDRESS.search(text) or _ORIGINAL_TYPES.intersection(_part_types(msg))):
+        return Verdict(Sender.bounce, f"{sender} and {failure.group(0)[:40]!r} in the text")
+    subject = _header(msg, "Subject")
+    if _BOUNCE_SUBJECT.search(subject) and not _REPLY_PREFIX.match(subject):
+        return Verdict(Sender.bounce, f"{sender} and Subject: {subject[:60]}")
+    return None
+
+
 def _feedback(msg: Message, own_addresses: frozenset[str]) -> Verdict | None:
     if _report_type(msg) == "feedback-report":
         return Verdict(Sender.feedback, "multipart/report; report-type=feedback-report")
-    if "message/feedback-report" in _part_types(msg):
+    types = _part_types(msg)
+    if "message/feedback-report" in types:
         return Verdict(Sender.feedback, "message/feedback-report part")
-    return None
+    reason = _complaint(msg, types)
+    return Verdict(Sender.feedback, reason) if reason else None
+
+
+def _complaint(msg: Message, types: list[str]) -> str:
+    """Why `msg` is an abuse report without ARF's report-type, or "".
+
+    The reported message must be attached. An abuse desk's sender is then enough; otherwise
+    the subject must say complaint: a report's phrase ("Abuse report") is enough unless the
+    subject reads as a person's reply or forward, while a bare word ("abuse", "spam") also
+    needs a robot's sender, since a person may attach the message they complain about.
+    """
+    if not _ORIGINAL_TYPES.intersection(types):
+        return ""
+    subject = _header(msg, "Subject")[:300]
+    if _BOUNCE_SUBJECT.search(subject):
+        return ""  # "Undeliverable: Re: spam complaint" returns a complaint; it is a bounce
+    desk = _sender_local(msg, _ABUSE_DESK)
+    if desk:
+        return f"{desk} and the reported message attached"
+    phrase = _COMPLAINT_PHRASE.search(subject)
+    if not phrase and not _COMPLAINT_WORD.search(subject):
+        return ""
+    reporter = _reporter(msg)
+    if reporter:
+        return f"{reporter}, Subject: {subject[:40]} and the reported message"
+    if phrase and not _REPLY_PREFIX.match(subject):
+        return f"Subject: {subject[:60]} and the reported message"
+    return ""
 
 
 def _auto_reply(msg: Message, own_addresses: frozenset[str]) -> Verdict | None:
@@ -224,6 +285,50 @@ def _return_path(msg: Message) -> str | None:
     if not _has(msg, "Return-Path"):
         return None
     return _header(msg, "Return-Path").strip("<> ").lower()
+
+
+def _squashed(local: str) -> str:
+    """A local part without case and separators: "Mailer.Daemon" -> "mailerdaemon"."""
+    return local.lower().replace(".", "").replace("-", "").replace("_", "")
+
+
+def _mta_sender(msg: Message) -> str:
+    """How the sender looks like an MTA ("From: Mail Delivery System"), or ""."""
+    for header, address in (("From", _from_address(msg)), ("Return-Path", _return_path(msg))):
+        local = (address or "").partition("@")[0]
+        if _squashed(local) in markers.MTA_LOCALS:
+            return f"{header}: {local}"
+    name = sender_address(msg)[0].strip(" \"'")
+    if name and _MTA_NAME.fullmatch(name):
+        return f"From: {name[:40]}"
+    return ""
+
+
+def _reporter(msg: Message) -> str:
+    """How the sender looks like a robot that sends reports, or ""."""
+    if _return_path(msg) == "":
+        return "Return-Path: <>"
+    if _flagged(msg, "Auto-Submitted"):
+        return "Auto-Submitted"
+    return _sender_local(msg, _REPORTER)
+
+
+def _sender_local(msg: Message, pattern: re.Pattern[str]) -> str:
+    """Which local part matches `pattern`, From's first ("From: abuse"), or ""."""
+    for header, address in (("From", _from_address(msg)), ("Return-Path", _return_path(msg))):
+        local = (address or "").partition("@")[0]
+        if local and pattern.search(local):
+            return f"{header}: {local}"
+    return ""
+
+
+def _own_text(msg: Message) -> str:
+    """The start of the text part, above any forwarded message and without quoted lines."""
+    text = body_text(msg)[:_MAX_TEXT] if isinstance(msg, EmailMessage) else ""
+    forward = _FORWARD.search(text)
+    if forward:
+        text = text[: forward.start()]
+    return _QUOTED.sub("", text)
 
 
 def _report_type(msg: Message) -> str:

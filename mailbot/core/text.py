@@ -2,8 +2,9 @@
 
 `body_text` picks the human-readable part of a message and decodes it without
 ever raising, `html_to_text` flattens HTML (marking quoted history with "> "
-and signatures with "-- "), and `command_lines` keeps only the lines written
-above any quote, attribution, forwarded block, signature or mobile footer.
+and signatures with "-- "). `command_lines` (from `mailbot.core.reader`, the one reader of
+where typed text ends) keeps only the lines written above any quote, attribution, forwarded
+block, signature or mobile footer.
 Pure functions: no I/O, no clock, stdlib only.
 """
 
@@ -14,6 +15,8 @@ import re
 from collections.abc import Iterator
 from email.message import EmailMessage, Message
 from html.parser import HTMLParser
+
+from mailbot.core.reader import command_lines
 
 __all__ = ["body_text", "html_to_text", "command_lines"]
 
@@ -363,148 +366,3 @@ def _squeeze_blank_lines(lines: list[str]) -> str:
     while out and not out[-1]:
         out.pop()
     return "\n".join(out)
-
-
-# --------------------------------------------------------------------------- command_lines
-
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_INVISIBLE.update(dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u3000"), " "))
-
-# Verbs mail clients put in "On <date>, <name> wrote:" lines, by language.
-_WROTE = (
-    r"wrote|writes|schrieb|a\s+écrit|escribió|schreef|ha\s+scritto|scrisse|escreveu"
-    r"|skrev|skrifaði|napisał(?:\(a\))?|napisała|napsal(?:\(a\))?|написал(?:\(а\))?|написала"
-    r"|kirjoitti|írta|yazdı|έγραψε|a\s+scris|je\s+napisal|rašė|rakstīja|kirjutas"
-)
-_ATTRIBUTION = re.compile(rf"^.{{0,300}}\b(?:{_WROTE})(?!\w)[^:]{{0,120}}:$", re.IGNORECASE)
-_WRAPPED_TAIL = re.compile(rf"^(?:\S*@\S*\s+)?(?:{_WROTE})(?!\w)", re.IGNORECASE)
-# A wrapped attribution must start like one, so a typed line is never glued onto it.
-_ATTRIBUTION_START = re.compile(
-    r"^(?:(?:on|am|le|el|op|il|em|den|dne|w\s+dniu)\b|\d)", re.IGNORECASE
-)
-_ORIGINAL_MESSAGE = re.compile(
-    r"^-{2,}\s*(?:original\s+message|forwarded\s+message|ursprüngliche\s+nachricht"
-    r"|weitergeleitete\s+nachricht|message\s+d'origine|message\s+transféré"
-    r"|mensaje\s+original|mensaje\s+reenviado|oorspronkelijk\s+bericht"
-    r"|doorgestuurd\s+bericht|messaggio\s+originale|messaggio\s+inoltrato"
-    r"|mensagem\s+original|mensagem\s+encaminhada|originalmeddelande"
-    r"|vidarebefordrat\s+meddelande|wiadomość\s+oryginalna)\s*-*$",
-    re.IGNORECASE,
-)
-_FORWARD_INTRO = re.compile(
-    r"^(?:begin\s+forwarded\s+message|anfang\s+der\s+weitergeleiteten\s+nachricht"
-    r"|début\s+du\s+message\s+réexpédié|inicio\s+del\s+mensaje\s+reenviado"
-    r"|doorgestuurd\s+bericht|messaggio\s+inoltrato)\s*:?$",
-    re.IGNORECASE,
-)
-_RULE = re.compile(r"^_{10,}$")
-_FROM_FIELD = re.compile(r"^\*?(?:from|von|de|van|da|från|fra|od|от)\s*:", re.IGNORECASE)
-_HEADER_FIELD = re.compile(
-    r"^\*?(?:sent|date|to|cc|subject|gesendet|datum|an|betreff|envoyé|à|objet"
-    r"|enviado|fecha|para|asunto|verzonden|aan|onderwerp|inviato|data|a|oggetto"
-    r"|assunto|skickat|till|ämne|sendt|til|emne|wysłano|do|temat)\s*:",
-    re.IGNORECASE,
-)
-_MOBILE_FOOTER = re.compile(
-    r"^(?:sent\s+(?:from|with|via)\s+\S.{0,60}"
-    r"|get\s+outlook\s+for\s+\S+"
-    r"|envoyé\s+(?:de|depuis)\s+(?:mon|ma)\s+.{1,40}"
-    r"|von\s+meinem\s+.{1,40}\s+gesendet"
-    r"|gesendet\s+von\s+(?:meinem|mobilem)\s+.{1,40}"
-    r"|outlook\s+für\s+\S+\s+beziehen"
-    r"|télécharger\s+outlook\s+pour\s+\S+"
-    r"|obtener\s+outlook\s+para\s+\S+"
-    r"|enviado\s+(?:desde|do|de)\s+(?:mi|meu|o\s+meu)\s+.{1,40}"
-    r"|(?:verzonden|verstuurd)\s+(?:vanaf|met)\s+(?:mijn\s+)?.{1,40}"
-    r"|inviato\s+da\s+.{1,40}"
-    r"|skickat\s+från\s+.{1,40}"
-    r"|wysłane\s+z\s+.{1,40})$",
-    re.IGNORECASE,
-)
-_HEADER_LOOKAHEAD = 4
-
-
-def command_lines(text: str, limit: int = 30) -> list[str]:
-    """Non-empty stripped lines typed above any quoted, forwarded or signature material.
-
-    A reply that *starts* with quoted history (bottom-posting) is read after that history.
-    """
-    lines = [line.strip() for line in text.translate(_INVISIBLE).splitlines()]
-    typed = _typed_lines(lines, 0, limit)
-    if not typed:
-        typed = _typed_lines(lines, _after_leading_quote(lines), limit)
-    return typed
-
-
-def _typed_lines(lines: list[str], start: int, limit: int) -> list[str]:
-    typed: list[str] = []
-    for index in range(start, len(lines)):
-        if len(typed) >= limit or _is_cut(lines, index):
-            break
-        if lines[index]:
-            typed.append(lines[index])
-    return typed
-
-
-def _after_leading_quote(lines: list[str]) -> int:
-    """Index of the first line after an attribution plus ">" lines at the top, else the end."""
-    index = 0
-    while index < len(lines) and not lines[index]:
-        index += 1
-    if index < len(lines) and not lines[index].startswith(">"):
-        width = _attribution_width(lines, index)
-        if not width:
-            return len(lines)
-        index += width
-    seen_quote = False
-    while index < len(lines) and (not lines[index] or lines[index].startswith(">")):
-        seen_quote = seen_quote or bool(lines[index])
-        index += 1
-    return index if seen_quote else len(lines)
-
-
-def _is_cut(lines: list[str], index: int) -> bool:
-    line = lines[index]
-    if not line:
-        return False
-    if line == "--" or line.startswith(">"):
-        return True
-    if _ORIGINAL_MESSAGE.match(line) or _FORWARD_INTRO.match(line):
-        return True
-    if _MOBILE_FOOTER.match(line):
-        return True
-    if _attribution_width(lines, index):
-        return True
-    return _is_outlook_header(lines, index)
-
-
-def _attribution_width(lines: list[str], index: int) -> int:
-    """1 or 2 if an attribution line (possibly wrapped once) starts at `index`, else 0."""
-    line = lines[index]
-    if _looks_like_attribution(line):
-        return 1
-    if index + 1 >= len(lines) or not _ATTRIBUTION_START.match(line):
-        return 0
-    tail = lines[index + 1]
-    # Join only onto a fragment ("wrote:", "a@x> wrote:"), never onto a whole "Anne wrote:".
-    if not tail or (_ATTRIBUTION.match(tail) and not _WRAPPED_TAIL.match(tail)):
-        return 0
-    return 2 if _looks_like_attribution(f"{line} {tail}") else 0
-
-
-def _looks_like_attribution(line: str) -> bool:
-    if not line.endswith(":") or not _ATTRIBUTION.match(line):
-        return False
-    # "As I wrote:" is prose; a real attribution names a date, an address or starts like one.
-    return bool(re.search(r"\d|@|<", line) or _ATTRIBUTION_START.match(line))
-
-
-def _is_outlook_header(lines: list[str], index: int) -> bool:
-    line = lines[index]
-    if _RULE.match(line):
-        following = [text for text in lines[index + 1 : index + 4] if text]
-        return bool(following) and bool(_FROM_FIELD.match(following[0]))
-    if not _FROM_FIELD.match(line):
-        return False
-    window = lines[index + 1 : index + 1 + _HEADER_LOOKAHEAD]
-    return any(_HEADER_FIELD.match(text) for text in window)
