@@ -45,6 +45,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mailbot.core.privacy import check_learning  # noqa: E402
+from mailbot.core.reader import MAX_READ, command_lines, new_text  # noqa: E402
 from mailbot.core.replies import (  # noqa: E402
     extract_html,
     extract_learning,
@@ -378,7 +379,51 @@ def table_report(verbose: bool) -> None:
     print(f"target: nothing private published ..... {'yes' if not leaks else 'no'}")
 
 
+# --------------------------------------------------------------------------- hostile shapes
+
+HOSTILE = {
+    "plain lines": "We talked about maps and services today.\n" * 50_000,
+    "device lines": "Sent from my iPhone\nLähetetty iPhonesta\n" * 25_000,
+    "disclaimer words": "confidential intended recipient in error notify the sender\n" * 30_000,
+    "banner words": "CAUTION: external sender do not click links\n" * 30_000,
+    "attribution + quote": "On 3 Jun 2024, at 10:00, Bob <b@x.org> wrote:\n> hi\nok\n" * 20_000,
+    "one long line": "a" * 2_000_000,
+    "long dated colon line": "On 2024-01-01 10:00 " + "x@y.z " * 100_000 + ":\n> q\n",
+    "header labels": "From: a@b.c 2024-01-01\n" * 50_000,
+    "names": "Anne\n" * 50_000,
+    "contact lines": "Tel: 01632 960 123\n" * 50_000,
+}
+
+
+def _learning(text: str) -> object:
+    return new_text(text, ["Anne Person"])
+
+
+def _seconds(work: Callable[[str], object], text: str) -> float:
+    start = time.perf_counter()
+    work(text)
+    return time.perf_counter() - start
+
+
+def hostile_report() -> None:
+    """The reader on megabytes of hostile text: it reads the first MAX_READ characters, so
+    its time is bounded whatever the shape. Baseline: splitting the same text into lines."""
+    print(f"Hostile shapes (the reader reads the first {MAX_READ:,} characters)\n")
+    print(f"{'shape':<24} {'MB':>5} {'new_text':>9} {'commands':>9} {'splitlines':>11}")
+    worst = 0.0
+    for name, text in HOSTILE.items():
+        times = [_seconds(work, text) for work in (_learning, command_lines, str.splitlines)]
+        worst = max(worst, times[0], times[1])
+        reader, commands, baseline = (t * 1e3 for t in times)
+        print(f"{name:<24} {len(text) / 1e6:>5.2f} {reader:>7.1f}ms {commands:>7.1f}ms"
+              f" {baseline:>9.1f}ms")  # fmt: skip
+    print(f"\ntarget: any shape read in under 0.5 s .. {'yes' if worst < 0.5 else 'no'} "
+          f"(slowest {worst * 1e3:.0f} ms)")
+
+
 if __name__ == "__main__":
     main()
     print("\n" + "=" * 72 + "\n")
     table_report("--verbose" in sys.argv)
+    print("\n" + "=" * 72 + "\n")
+    hostile_report()

@@ -13,6 +13,7 @@ import base64
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -103,6 +104,11 @@ class Learnings:
         names = (member.name,) if member is not None and member.name else ()
         extracted = extract_learning(msg, names)
         answer = read_answer(extracted.text, subject)
+        # "private" or "anonymous" is never taken for a closing; checked again all the same,
+        # since a missed flag would publish a name.
+        removed = read_answer("\n".join(extracted.signature)).visibility
+        if removed != Visibility.public and answer.visibility != Visibility.private:
+            answer = replace(answer, visibility=removed)
         self.store.answer_followup(followup, answer.met, now)
         context: dict[str, Any] = {"met": answer.met, "visibility": answer.visibility.value,
                                    "learning": bool(answer.learning), "review": False,

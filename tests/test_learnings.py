@@ -234,3 +234,11 @@ def test_an_anonymous_writer_who_names_themself_is_held(world):
     world.receive(make_reply(ask(world), ANNE, text))
     [learning] = world.store.learnings()
     assert learning["needs_review"] and "anonymous" in learning["reason"]
+
+
+@pytest.mark.parametrize("tail", ["Cheers,\nAnonymous", "Thanks!\n\nanonymous", "Anonymous"])
+def test_a_flag_at_the_end_is_never_lost_with_the_closing(world, tail):
+    text = f"Pairing with another council showed us how to run retros.\n\n{tail}"
+    world.receive(make_reply(ask(world), ANNE, text))
+    [learning] = world.store.learnings()
+    assert learning["visibility"] == "anonymous"

@@ -26,6 +26,7 @@ Pure: stdlib only, no I/O; never raises on any text.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -75,6 +76,7 @@ _VERB = rf"(?:(?<!\w)(?:{m.union(m.WROTE)})(?!\w)|{m.union(m.WROTE_CJK)})"
 _VERB_RE = re.compile(_VERB, _I)
 _FRAGMENT = re.compile(rf"^(?:\S*@\S*\s+)?{_VERB}", _I)  # "a@x> wrote:" ends a wrapped line
 _COLON = r"[:：]"
+_COLONS = (":", "：")
 _ENDS_COLON = re.compile(rf"{_COLON}\s*$")
 # The verb, a short tail ("am Fr., 28. Apr. 2017 um 11:53 Uhr"), then the closing colon.
 _ATTRIBUTION = re.compile(
@@ -132,10 +134,12 @@ _SENTENCE_END = re.compile(r"[.!?。！？]$")
 _LOOKS_QUOTED = re.compile(r"^(?:\||\w{1,12}>)")
 _FIRST_PERSON = re.compile(r"^(?:i|we|you|they|our|my|both|she|he)\b", _I)
 
+# The follow-up's own answers ("anonymous", "private", "skip"): never a closing.
+_FLAGS = {"anonymous", "private", "yes", "no", "skip", "met", "done"}
 _HONORIFIC = re.compile(r"^(?:dr|prof|mr|mrs|ms|mx|cllr|sir|dame|ing|mag|mgr|doc)\.?\s+", _I)
 _CLOSING_PUNCTUATION = " ,.!;:–—-…、，。！،"
 _SIGNOFF = re.compile(rf"^(?:{m.union(m.SIGNOFFS)})(?P<rest>[\s,.!;:–—…、，。！،-].*)?$", _I)
-_BANNER_WORDS = re.compile(m.union(m.BANNERS), _I)
+_BANNER_WORDS = re.compile(m.word_search(m.BANNERS))  # on lower-cased text, like the two below
 # A warning opens with a tag or one shouting word and a colon: "CAUTION:", "[EXTERNAL]",
 # "【注意】", "UWAGA:", "تنبيه:"; or with "This email ..." / "You don't often get email".
 _BANNER_START = re.compile(
@@ -144,8 +148,8 @@ _BANNER_START = re.compile(
 )
 _BANNER_LINE = re.compile(r"^[\[(*]*\s*(?:external|externe?|extern|allanol)(?:\s+(?:email"
                           r"|e-mail|sender|message))?\s*[\])*:!]*$", _I)  # fmt: skip
-_DISCLAIMER_WORDS = re.compile(m.union(m.DISCLAIMERS), _I)
-_DISCLAIMER_HINTS = re.compile(m.union(m.DISCLAIMER_HINTS), _I)
+_DISCLAIMER_WORDS = re.compile(m.word_search(m.DISCLAIMERS))
+_DISCLAIMER_HINTS = re.compile(m.word_search(m.DISCLAIMER_HINTS))
 
 # Contact lines in a signature block: a label, or a line that is little but a number, a link,
 # an address or a handle.
@@ -168,6 +172,7 @@ _WIDE = re.compile(r"[\u3000-\u9fff\uac00-\ud7af\uf900-\ufaff]")  # CJK: a word 
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
 _RULE_LINE = re.compile(r"^[_=\-–—*~•·.]{4,}$")
 
+MAX_READ = 100_000  # characters of a body read: a reader's time stays bounded on hostile mail
 _MAX_LINE = 500  # longer lines are never markers: attributions and header lines are short
 _HEADER_LINES = 24  # a header block (From, Sent, To, Cc, Subject, wrapped) is no longer
 _WRAP_LINES = 5  # an attribution may be wrapped over this many lines (blank lines included)
@@ -175,6 +180,8 @@ _SIGNATURE_LINES = 8  # a signature longer than this is not obviously one
 _SIGNATURE_SHAPE = 90  # characters: a signature line is shorter
 _SIG_BLOCK = 14  # lines: a trailing signature block is no longer
 _SUSPICION_RATIO = 4
+_DISCLAIMER_LINES = 30  # a disclaimer inside a run of lines starts this near its end
+_DISCLAIMER_CHARS = 4000  # and is no longer than this
 
 
 def first_names(names: Iterable[str]) -> tuple[str, ...]:
@@ -196,6 +203,8 @@ def first_names(names: Iterable[str]) -> tuple[str, ...]:
 
 
 def _clean_lines(text: str) -> tuple[list[str], list[str]]:
+    if len(text) > MAX_READ:  # what a person types comes first; the history can be megabytes
+        text = text[:MAX_READ].rpartition("\n")[0] or text[:MAX_READ]
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     clean = [line.translate(_INVISIBLE).strip() for line in lines]
     return lines, clean
@@ -275,14 +284,15 @@ def _is_device_line(line: str) -> bool:
 def _device_footers(items: list[Item], clean: list[str]) -> list[Item]:
     """Text lines naming a device become footers when no new text follows them."""
     out = list(items)
-    for position, item in enumerate(items):
-        if item.kind is not Kind.text or not _is_device_line(clean[item.start]):
-            continue
-        following = next(
-            (later.kind for later in items[position + 1 :] if later.kind is not Kind.blank), None
-        )
-        if following is not Kind.text:
+    following: Kind | None = None  # the kind of the next non-blank item
+    for position in range(len(items) - 1, -1, -1):
+        item = items[position]
+        if item.kind is Kind.text and following is not Kind.text and _is_device_line(
+            clean[item.start]
+        ):
             out[position] = Item(Kind.footer, item.start, item.end)
+        if item.kind is not Kind.blank:
+            following = item.kind
     return out
 
 
@@ -324,8 +334,8 @@ def _paragraph_kinds(items: list[Item], clean: list[str]) -> list[Item]:
 
 def _disclaimer_inside(lines: list[str]) -> int:
     """Index of a line after the first that starts a disclaimer running to the end, else 0."""
-    for index in range(1, len(lines)):
-        if not _DISCLAIMER_WORDS.search(lines[index]):
+    for index in range(max(1, len(lines) - _DISCLAIMER_LINES), len(lines)):
+        if not _DISCLAIMER_WORDS.search(lines[index].lower()):
             continue
         if _paragraph_kind(lines[index:], at_top=False) is Kind.disclaimer:
             return index
@@ -338,22 +348,33 @@ def _has_text(items: list[Item]) -> bool:
 
 def _paragraph_kind(lines: list[str], at_top: bool) -> Kind | None:
     joined = " ".join(lines)
+    if len(joined) > _DISCLAIMER_CHARS:
+        return None  # longer than any banner or disclaimer: prose (its tail is read apart)
     words = len(joined.split())
     if len(lines) == 1 and _BANNER_LINE.match(joined):
         return Kind.banner
     if _is_banner(lines):
-        return Kind.banner if at_top else Kind.disclaimer
-    strong = {_stem(hit) for hit in _DISCLAIMER_WORDS.findall(joined)}
-    hints = {_stem(hit) for hit in _DISCLAIMER_HINTS.findall(joined)}
-    if strong and len(strong | hints) >= 2 and (words >= 12 or len(joined) >= 60) and not at_top:
-        return Kind.disclaimer
+        return Kind.banner  # skipped wherever it stands: skipping a warning loses nothing
+    if at_top or not _legal(lines[0]):
+        return None  # a disclaimer opens as one; a learning that mentions the law does not
+    strong = {_stem(hit) for hit in _DISCLAIMER_WORDS.findall(joined.lower())}
+    hints = {_stem(hit) for hit in _DISCLAIMER_HINTS.findall(joined.lower())}
+    marked = sum(1 for line in lines if _legal(line))
+    if strong and len(strong | hints) >= 2 and (words >= 12 or len(joined) >= 60):
+        return Kind.disclaimer if marked * 3 >= len(lines) else None
     return None
+
+
+def _legal(line: str) -> bool:
+    return bool(_DISCLAIMER_WORDS.search(line.lower()) or _DISCLAIMER_HINTS.search(line.lower()))
 
 
 def _is_banner(lines: list[str]) -> bool:
     joined = " ".join(line for line in lines if not _RULE_LINE.match(line))
-    hits = {hit.lower() for hit in _BANNER_WORDS.findall(joined)}
-    if not hits or len(joined.split()) > 90 or len(joined) > 700:
+    if len(joined) > 700 or len(joined.split()) > 90:
+        return False
+    hits = {hit.lower() for hit in _BANNER_WORDS.findall(joined.lower())}
+    if not hits:
         return False
     return len(hits) >= 2 or bool(_BANNER_START.match(joined))
 
@@ -368,10 +389,10 @@ def _banner_prefix(lines: list[str]) -> int:
     blank line between the warning and the greeting), else 0."""
     count = 0
     while count < len(lines) and (
-        _RULE_LINE.match(lines[count]) or _BANNER_WORDS.search(lines[count])
+        _RULE_LINE.match(lines[count]) or _BANNER_WORDS.search(lines[count].lower())
         or _BANNER_LINE.match(lines[count])
         or (count and count < 4 and _wraps(lines[count - 1], lines[count])
-            and _BANNER_WORDS.search(lines[count - 1]))
+            and _BANNER_WORDS.search(lines[count - 1].lower()))
     ):  # fmt: skip
         count += 1
     while count < len(lines) and _RULE_LINE.match(lines[count]):
@@ -418,40 +439,57 @@ def _header_block(clean: list[str], index: int) -> int:
     more fields whose values hold an address and a date or time. Up to two unlabelled lines may
     sit between fields (a wrapped Subject).
     """
-    if index >= len(clean) or not _is_field(clean[index]):
+    if index >= len(clean) or not _field(clean[index]).field:
         return 0
     fields = known = 0
-    from_address = has_from = dated = addressed = False
+    from_address = has_from = dated = addressed = shaped = False
     end = position = index
     limit = min(len(clean), index + _HEADER_LINES)
     while position < limit and clean[position] and position - end <= 2:
-        line = clean[position]
-        if _is_field(line):
-            match = _FIELD.match(line)
+        facts = _field(clean[position])
+        if facts.field:
             fields += 1
-            known += bool(match)
-            has_address = bool(_ADDRESS.search(line))
-            has_date = bool(_TIME.search(line) or _DATE.search(line))
-            addressed = addressed or has_address
-            dated = dated or has_date or has_address
-            if match and match.group("from"):
+            known += facts.known
+            addressed = addressed or facts.address
+            dated = dated or facts.dated or facts.address
+            shaped = shaped or facts.dated
+            if facts.sender:
                 has_from = True
-                from_address = from_address or has_address
+                from_address = from_address or facts.address
             end = position
+        else:
+            shaped = shaped or facts.dated
         position += 1
     if has_from and dated and (fields >= 3 or (fields >= 2 and from_address)):
         return end + 1 - index
-    shaped = any(_DATE.search(x) or _TIME.search(x) for x in clean[index : end + 1])
     if fields >= 2 and addressed and shaped and (known or fields >= 3):
         return end + 1 - index
     return 0
 
 
+@dataclass(frozen=True)
+class _Field:
+    field: bool  # a "Label: value" line
+    known: bool  # with a label from the tables
+    sender: bool  # the From label
+    address: bool
+    dated: bool  # a date or a time
+
+
+@functools.lru_cache(maxsize=1024)
+def _field(line: str) -> _Field:
+    """What a line says as a header field; cached, as a block is read from each of its lines."""
+    match = _FIELD.match(line)
+    label = None if match else _LABEL.match(line)
+    field = bool(match) or bool(label and label["value"] and len(label["label"]) <= 30)
+    if not field:
+        return _Field(False, False, False, False, bool(_TIME.search(line) or _DATE.search(line)))
+    return _Field(True, bool(match), bool(match and match["from"]), bool(_ADDRESS.search(line)),
+                  bool(_TIME.search(line) or _DATE.search(line)))  # fmt: skip
+
+
 def _is_field(line: str) -> bool:
-    if _FIELD.match(line):
-        return True
-    match = _LABEL.match(line)
-    return bool(match and match.group("value") and len(match.group("label")) <= 30)
+    return _field(line).field
 
 
 # ---- attributions
@@ -471,7 +509,7 @@ def _attribution_width(clean: list[str], index: int) -> int:
         return 1
     if _is_dated_attribution(line) and _next_is_quote(clean, index + 1):
         return 1
-    run_on = _RUN_ON.match(line)
+    run_on = _RUN_ON.match(line) if "  " in line else None
     if run_on and (_is_attribution(run_on["head"]) or _is_shaped_attribution(run_on["head"])):
         return 1
     width = _wrapped_width(clean, index)
@@ -483,7 +521,11 @@ def _attribution_width(clean: list[str], index: int) -> int:
 def _is_attribution(line: str) -> bool:
     """One line that ends like an attribution and names an address, or a date with a time or
     in a usual opening ("On", "Am", "Le" ..., a weekday)."""
-    if _is_date_led(line) or _is_address_led(line):
+    if _is_date_led(line):
+        return True
+    if not line.endswith(_COLONS):
+        return False  # every other form ends with a colon: a cheap test before the regexes
+    if _is_address_led(line):
         return True
     match = _ATTRIBUTION.match(line)
     if not match or _PRONOUN.match(line) or _SUBJECT_PRONOUN.search(match.group("head")):
@@ -506,7 +548,7 @@ def _names_after_date(head: str, tail: str, line: str) -> bool:
 
 def _is_shaped_attribution(line: str) -> bool:
     """Any language: ends with a colon, holds an address and a date or time, not a sentence."""
-    if not _ENDS_COLON.search(line) or len(line) > 300 or not _ADDRESS.search(line):
+    if not line.endswith(_COLONS) or len(line) > 300 or not _ADDRESS.search(line):
         return False
     if not (_TIME.search(line) or _DATE.search(line)):
         return False
@@ -516,7 +558,7 @@ def _is_shaped_attribution(line: str) -> bool:
 def _is_dated_attribution(line: str) -> bool:
     """Thunderbird's "On 03/06/2024 10:00, Coffee Bot wrote:" in any language: a date and a
     time, a colon at the end, right above a quote (the caller checks that)."""
-    if not _ENDS_COLON.search(line) or len(line) > 160 or _PRONOUN.match(line):
+    if not line.endswith(_COLONS) or len(line) > 160 or _PRONOUN.match(line):
         return False
     return bool(_DATE.search(line) and _TIME.search(line))
 
@@ -549,6 +591,8 @@ def _is_address_led(line: str) -> bool:
 
 def _is_bare_attribution(line: str) -> bool:
     """ "Anne Person wrote:" with no date: an attribution only right above a quote."""
+    if not line.endswith(_COLONS) or len(line) > 120:
+        return False
     match = _ATTRIBUTION.match(line)
     if not match or match.group("tail").strip() or _PRONOUN.match(line):
         return False
@@ -570,7 +614,9 @@ def _wrapped_shape_width(clean: list[str], index: int) -> int:
     if index + 1 >= len(clean) or not clean[index + 1] or len(clean[index + 1]) > 120:
         return 0
     first, second = clean[index], clean[index + 1]
-    if _SENTENCE_END.search(first) or _ENDS_COLON.search(first):
+    if not second.endswith(_COLONS) or _ENDS_COLON.search(first):
+        return 0
+    if _SENTENCE_END.search(first) and not re.search(r"\d\.$", first):
         return 0
     whole = _is_attribution(second) or _is_bare_attribution(second)
     if (whole or _is_shaped_attribution(second)) and not _FRAGMENT.match(second):
@@ -589,10 +635,12 @@ def _wrapped_width(clean: list[str], index: int) -> int:
     or the address ("On Mon, 3 Jun 2024 at 10:00, Anne <" ... "anne@example.org> wrote:").
     """
     first = clean[index]
+    starts_like = bool(_START.match(first) and re.search(r"\d", first))
+    if not starts_like and "@" not in first and "<" not in first:
+        return 0  # neither form: skip the costly verb search
     if _SENTENCE_END.search(first) and not _VERB_RE.search(first):
         return 0
     verb_first = bool(_VERB_RE.search(first)) and not _PRONOUN.match(first)
-    starts_like = bool(_START.match(first) and re.search(r"\d", first))
     if not verb_first and not starts_like:
         return 0
     if verb_first and not (_EMAIL.search(first) or "<" in first or starts_like):
@@ -654,7 +702,7 @@ def new_text(text: str, names: Iterable[str] = ()) -> Outcome:
     lines, clean = _clean_lines(text)
     known = first_names(names)
     items = _closing_after_quote(classify(clean), clean, known)
-    position = _skip_leading_history(items)
+    position = _skip_leading_history(items, clean)
     kept: list[int] = []
     cut: Item | None = None
     while position < len(items):
@@ -706,7 +754,7 @@ def _closing_line(line: str, names: tuple[str, ...]) -> bool:
     )  # fmt: skip
 
 
-def _skip_leading_history(items: list[Item]) -> int:
+def _skip_leading_history(items: list[Item], clean: list[str]) -> int:
     """Past banners, attributions and forwarding headers before any new text, with the quote
     under them. The quote under a leading attribution is the history of a bottom-post, unless
     more quote blocks are answered further down: then the reply is interleaved."""
@@ -715,6 +763,9 @@ def _skip_leading_history(items: list[Item]) -> int:
     while True:
         while position < len(items) and items[position].kind in _SKIPPED:
             position += 1
+        if _quoted_history(items, clean, position, last_answered):
+            position = _quote_run_end(items, position)
+            continue
         if position >= len(items) or items[position].kind not in (Kind.attribution, Kind.forward):
             return position  # new text, or reply history (an Outlook block) with none above
         position += 1
@@ -725,6 +776,25 @@ def _skip_leading_history(items: list[Item]) -> int:
             if last_answered >= end:
                 return position  # an interleaved reply: this quote is context like the others
             position = end
+
+
+def _quoted_history(
+    items: list[Item], clean: list[str], position: int, last_answered: int
+) -> bool:
+    """A quote at the top that opens with its own attribution (iOS quotes it: "> On ...
+    wrote:") and is the only one answered: the history of a bottom-post."""
+    if position >= len(items) or items[position].kind is not Kind.quote:
+        return False
+    return last_answered <= position and _quote_opens_with_attribution(items, position, clean)
+
+
+def _quote_opens_with_attribution(items: list[Item], position: int, clean: list[str]) -> bool:
+    """The first non-empty quoted line is an attribution."""
+    for item in items[position : position + 6]:
+        line = clean[item.start].lstrip("> ")
+        if item.kind is Kind.quote and line:
+            return is_quoted_attribution(line)
+    return False
 
 
 def _last_answered_quote(items: list[Item]) -> int:
@@ -812,7 +882,7 @@ def _signature_shaped(line: str, names: tuple[str, ...]) -> bool:
         return False
     if _ENDS_COLON.search(line) or line.startswith(("-", "*", "•")):
         return False  # a list or its heading
-    return not _SENTENCE_END.search(line) or len(line.split()) <= 3
+    return not _SENTENCE_END.search(line) or (len(line.split()) <= 8 and len(line) <= 60)
 
 
 def _signature_start(tail: list[int], clean: list[str], names: tuple[str, ...]) -> int | None:
@@ -829,10 +899,19 @@ def _signature_start(tail: list[int], clean: list[str], names: tuple[str, ...]) 
             return offset
         if (_is_contact(line) or _RULE_LINE.match(line)) and not _introduced(clean, index):
             first = offset
-            while first > 0 and tail[first - 1] == tail[first] - 1:
-                first -= 1  # back to the start of the paragraph
+            while first > 0 and tail[first - 1] == tail[first] - 1 and _in_signature(
+                clean[tail[first - 1]], names
+            ):
+                first -= 1  # back to the start of the paragraph, short of any sentence
             return _after_closing(tail, first, offset, clean, names)
     return None
+
+
+def _in_signature(line: str, names: tuple[str, ...]) -> bool:
+    """A line that may open a signature paragraph: no sentence, or a closing."""
+    if _is_signoff(line, names) or _is_comma_closing(line):
+        return True
+    return not _SENTENCE_END.search(line) or len(line.split()) <= 3 and not _WIDE.search(line)
 
 
 def _introduced(clean: list[str], index: int) -> bool:
@@ -876,13 +955,34 @@ def _strip_one_closing(text: str, known: tuple[str, ...]) -> tuple[str, tuple[st
     last = lines[content[-1]].strip()
     above = lines[content[-2]].strip() if len(content) >= 2 else ""
     cut = len(lines)
-    closing_above = _is_signoff(above, known) or _is_comma_closing(above)
+    closing_above = (
+        _is_signoff(above, known) or _is_comma_closing(above)
+        or (len(content) > 2 and _set_apart(lines, content[-2]) and _closing_shape(above))
+    )  # fmt: skip
     if _is_signoff(last, known) or (_is_comma_closing(last) and len(content) > 1):
         cut = content[-1]
     elif _is_name_line(last, known) or (closing_above and _is_name(last, known)):
         cut = content[-2] if closing_above else content[-1]
+    elif len(content) > 1 and _set_apart(lines, content[-1]) and _closing_shape(last):
+        cut = content[-1]  # "Bestu kveðjur", "Bernie x": a few words alone at the end
     removed = tuple(line.strip() for line in lines[cut:] if line.strip())
     return _normalise(lines[:cut]), removed
+
+
+def _set_apart(lines: list[str], index: int) -> bool:
+    """A blank line above `index`: the line starts a paragraph of its own."""
+    return index > 0 and not lines[index - 1].strip()
+
+
+def _closing_shape(line: str) -> bool:
+    """A closing in any language, by shape: one to three words, no digits, no sentence."""
+    line = line.strip()
+    words = line.split()
+    if not 1 <= len(words) <= 3 or len(line) > 30 or re.search(r"\d", line):
+        return False
+    if line.startswith(("-", "*", "•", ">", "(")) or line.endswith((":", "：", ".", "?", "。")):
+        return False
+    return not _FIRST_PERSON.match(line) and line.lower().strip(" !,") not in _FLAGS
 
 
 def _is_signoff(line: str, names: tuple[str, ...]) -> bool:
@@ -905,6 +1005,8 @@ def _is_comma_closing(line: str) -> bool:
 def _is_name(text: str, names: tuple[str, ...]) -> bool:
     """A short run of name-like words: the sender's name, or capitalised words, or initials."""
     text = text.strip(" ,.!;:–—-")
+    if text.lower() in _FLAGS:
+        return False
     if text.lower() in names or any(text.lower().startswith(n + " ") for n in names):
         return True
     words = text.split()
