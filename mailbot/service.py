@@ -34,6 +34,7 @@ from mailbot.core.commands import (
     MAX_COMMANDS,
     Command,
     Verb,
+    is_denial,
     is_refusal,
     parse_commands,
     parse_line,
@@ -43,7 +44,15 @@ from mailbot.core.headers import header_text as _header
 from mailbot.core.headers import referenced_ids as _referenced_ids
 from mailbot.core.headers import sender_address as _from_address
 from mailbot.core.learnings import reference_code
-from mailbot.core.membership import Member, Outcome, State, TokenCheck, decide, first_name
+from mailbot.core.membership import (
+    Member,
+    Outcome,
+    State,
+    TokenCheck,
+    decide,
+    first_name,
+    needs_owner,
+)
 from mailbot.core.robots import Sender, classify
 from mailbot.core.roster import RosterRow
 from mailbot.core.text import body_text, command_lines
@@ -98,6 +107,7 @@ class _Reply:
     outcome: Outcome
     command: Command
     member: Member | None
+    held: tuple[Command, ...] = ()  # with outcome "confirm_action": what waits for the owner
 
 
 class Service:
@@ -348,16 +358,27 @@ class Service:
                 return self._untrusted_admin(msg, item, sender, why, now)
             return self._moderation(msg, item, preview, lines, sender, now)
         parsed = parse_commands(subject, lines)
+        held = self._held_action(sender, referenced, parsed.commands)
+        if held is not None:
+            return self._settle(msg, item, held, name, sender, lines, now)
         commands, reply_token = self._confirmation_reply(
             list(parsed.commands), sender, referenced, lines
         )
+        check = self._check_sender(msg, sender, in_thread=reply_token is not None)
+        if check.failing:
+            log.warning("not acting for %s: %s", sender, check.why)
+            return Result(f"ignored: the receiving server says {check.why}", sender)
+        member = self.store.get_member(sender)
+        waiting = tuple(c for c in commands if needs_owner(c, member, check.verified))
+        commands = [c for c in commands if c not in waiting]
         replies = [self._apply(c, sender, name, reply_token, now) for c in commands]
+        if waiting:
+            replies.append(_Reply(Outcome("confirm_action"), waiting[0], member, waiting))
         key, reply_to = _reply_key(item), _reply_headers(msg)
-        if not commands and self.store.is_intro_thread(referenced):
+        if not replies and self.store.is_intro_thread(referenced):
             # A reply-all to an intro that included us: meant for the group, not a command.
             return Result("ignored: reply in an intro thread", sender)
-        if not commands:
-            member = self.store.get_member(sender)
+        if not replies:
             queued = self._notice(
                 key,
                 sender,
@@ -375,10 +396,87 @@ class Service:
                 f"I only read the first {MAX_COMMANDS} commands in your email and ignored "
                 f"{parsed.dropped} more."
             )
-        outcome = self._reply(key, sender, replies, footnotes, reply_to, now)
+        outcome = self._reply(key, sender, replies, footnotes, reply_to, now, (subject, lines))
         if any(r.outcome.forget for r in replies):
             sender = ""  # not even the log of this message keeps who it was
-        return Result(outcome, sender, tuple(c.verb.value for c in commands))
+        return Result(outcome, sender, tuple(c.verb.value for c in (*commands, *waiting)))
+
+    # --- changes that wait for the owner of the address --------------------------------
+
+    def _check_sender(self, msg: EmailMessage, sender: str, in_thread: bool) -> authres.SenderCheck:
+        """Verified: ``[local]`` mode (it hears only loopback), a reply to mail we sent only to
+        this address, or the receiving server's topmost trusted verdict for the From domain."""
+        if self.config.local is not None:
+            return authres.SenderCheck(True, False, "local mode")
+        if in_thread:
+            return authres.SenderCheck(True, False, "a reply to our mail to this address")
+        bot = self.config.bot
+        return authres.check_sender(msg, sender.rpartition("@")[2], bot.admin_auth,
+                                    bot.authserv_id)  # fmt: skip
+
+    def _held_action(self, sender: str, referenced: list[str],
+                     commands: tuple[Command, ...]) -> dict[str, Any] | None:  # fmt: skip
+        """The unused held change this message answers: a reply in the thread of its
+        confirmation email, or ``confirm CODE``; only from the address it was sent to."""
+        row = self.store.token_by_message_ids(referenced)
+        codes = [c.token for c in commands if c.verb == Verb.confirm and c.token]
+        if (row is None or not row.get("action")) and codes:
+            row = self.store.token_by_code(codes[0])
+        if row is None or not row.get("action") or row["email"] != sender or row["used_at"]:
+            return None
+        return row
+
+    def _settle(self, msg: EmailMessage, item: InboundItem, row: dict[str, Any], name: str,
+                sender: str, lines: list[str], now: datetime) -> Result:  # fmt: skip
+        """The owner answered a held change: any reply confirms it, a "no" cancels it."""
+        key, reply_to = _reply_key(item), _reply_headers(msg)
+        self.store.use_token(row["token_hash"], now)
+        action = json.loads(row["action"])
+        member = self.store.get_member(sender)
+        if row["expires_at"] < stamp(now) or is_denial(lines):
+            why = "expired" if row["expires_at"] < stamp(now) else "cancelled"
+            detail = {"detail": "nothing changed", "command": ", ".join(action["verbs"])}
+            self._notice(key, sender, member, [(f"notice/action_{why}", detail)], [], reply_to,
+                         now)  # fmt: skip
+            return Result(f"held change {why}", sender)
+        parsed = parse_commands(action["subject"], action["lines"])
+        commands = [c for c in parsed.commands if c.verb.value in action["verbs"]]
+        replies = [self._apply(c, sender, name, None, now) for c in commands]
+        if not replies:
+            return Result("held change: nothing left to do", sender)
+        outcome = self._reply(key, sender, replies, [], reply_to, now)
+        if any(r.outcome.forget for r in replies):
+            sender = ""
+        return Result(f"confirmed by the owner: {outcome}", sender,
+                      tuple(c.verb.value for c in commands))  # fmt: skip
+
+    def _action_confirmation(self, key: str, sender: str, reply: _Reply,
+                             asked: tuple[str, list[str]], reply_to: tuple[str, str],
+                             now: datetime, extra: dict[str, Any]) -> str:  # fmt: skip
+        """Ask the owner of the address, once, to confirm the changes held in `reply`."""
+        day = now - timedelta(days=1)
+        if (
+            self.store.mail_count(sender, day, ("confirm", "confirm-action"))
+            >= self.config.limits.confirmations_per_day
+        ):
+            return "confirm-action rate-limited"
+        token = self.make_token()
+        message_id = self._message_id("confirm")
+        expires = now + timedelta(days=TOKEN_DAYS)
+        verbs = sorted({c.verb.value for c in reply.held})
+        subject, lines = asked
+        action = {"subject": subject, "lines": lines, "verbs": verbs}
+        self.store.add_token(token, sender, message_id, now, expires, action=action)
+        context = self._context(
+            reply.member, sender, now, token=token,
+            changes=[c.text or c.verb.value for c in reply.held],
+            forget=any(c.verb == Verb.forget for c in reply.held),
+            expires=expires.astimezone(self.config.tz).strftime("%A %-d %B %Y, %H:%M %Z"),
+            **extra,
+        )  # fmt: skip
+        rendered = self.renderer.render("confirm_action", context)
+        return self._queue(f"{key}:confirm-action", "confirm", "confirm-action", sender,
+                           reply.member, rendered, reply_to, now, message_id)  # fmt: skip
 
     def _learning(self, msg: EmailMessage, item: InboundItem, followup: dict[str, Any],
                   subject: str, sender: str, now: datetime) -> Result:  # fmt: skip
@@ -551,12 +649,13 @@ class Service:
         footnotes: list[str],
         reply_to: tuple[str, str],
         now: datetime,
+        asked: tuple[str, list[str]] = ("", []),
     ) -> str:
         """One email per inbound message: the answers to other commands ride along in a
         confirmation or welcome email when there is one, else they make one notice."""
         done: list[str] = []
         final = replies[-1].member
-        mains = [r for r in replies if r.outcome.reply in ("confirm", "welcome")]
+        mains = [r for r in replies if r.outcome.reply in ("confirm", "welcome", "confirm_action")]
         sections = [
             (
                 r.outcome.reply,
@@ -584,7 +683,10 @@ class Service:
         ]
         for n, r in enumerate(mains):
             extra: dict[str, Any] = {"also": also, "footnotes": footnotes} if n == 0 else {}
-            if r.outcome.reply == "confirm":
+            if r.outcome.reply == "confirm_action":
+                done.append(self._action_confirmation(key, sender, r, asked, reply_to, now,
+                                                      extra))  # fmt: skip
+            elif r.outcome.reply == "confirm":
                 done.append(
                     self._confirmation(key, sender, r.member, r.outcome, reply_to, now, extra=extra)
                 )

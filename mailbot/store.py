@@ -225,6 +225,13 @@ def m004_reliability(db: sqlite_utils.Database) -> None:
     db.table("followups").create_index(["email"])
 
 
+@migrations()
+def m005_owner_confirms(db: sqlite_utils.Database) -> None:
+    # A change asked for by an unverified sender waits here until the owner replies:
+    # {"subject": ..., "lines": [...], "verbs": [...]}, read again and applied then.
+    db.table("tokens").add_column("action", str)
+
+
 def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -884,8 +891,10 @@ class SqliteStore:
     # confirmation tokens
 
     def add_token(
-        self, token: str, email: str, message_id: str, now: datetime, expires: datetime
-    ) -> None:
+        self, token: str, email: str, message_id: str, now: datetime, expires: datetime,
+        action: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        """A confirmation code; with `action`, the held change it confirms (else a join)."""
         self.db.table("tokens").insert(
             {
                 "token_hash": hash_token(token),
@@ -894,6 +903,7 @@ class SqliteStore:
                 "created_at": stamp(now),
                 "expires_at": stamp(expires),
                 "used_at": None,
+                "action": json.dumps(action) if action is not None else None,
             }
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -12,7 +14,14 @@ from mailbot.render import Renderer
 from mailbot.rounds import Rounds
 from mailbot.service import PollReport, Service
 from mailbot.store import SqliteStore
-from mailbot.testing import FakeInbox, FixedClock, RecordingTransport, make_config
+from mailbot.testing import (
+    FakeInbox,
+    FixedClock,
+    RecordingTransport,
+    make_config,
+    make_mail,
+    make_reply,
+)
 
 BOT = "unmentoring@example.org"
 ANNE = "Anne Person <anne@example.org>"
@@ -71,3 +80,24 @@ def token_of(msg: EmailMessage) -> str:
     found = re.search(r"confirm ([a-z2-7]{24})", str(msg["Subject"]))
     assert found, msg["Subject"]
     return found.group(1)
+
+
+def confirm_by_reply(world: World, sender: str, address: str) -> None:
+    """Answer the "please confirm" email a held change (forget, or an unverified pause) got,
+    read from the outbox: it may still wait there when a test holds the transport down."""
+    rows = list(world.store.db.query(
+        "select o.raw, o.message_id from outbox o join outbox_recipients r on r.outbox_id = o.id "
+        "where r.topic = 'confirm-action' and r.email = ? order by o.id desc limit 1",
+        [address]))  # fmt: skip
+    assert rows, f"no confirmation was asked of {address}"
+    asked = email.message_from_bytes(rows[0]["raw"], policy=email.policy.default)
+    assert isinstance(asked, EmailMessage)
+    if asked["Message-ID"] is None:  # set as it goes out
+        asked["Message-ID"] = rows[0]["message_id"]
+    world.receive(make_reply(asked, sender, "yes"))
+
+
+def forget_by_email(world: World, sender: str, address: str) -> None:
+    """`forget` by email always asks first; this sends it and confirms."""
+    world.receive(make_mail(sender, "forget"))
+    confirm_by_reply(world, sender, address)

@@ -7,7 +7,7 @@ import email.policy
 
 import pytest
 
-from mailbot.core.authres import parse, verify
+from mailbot.core.authres import check_sender, parse, verify
 from mailbot.testing import make_mail
 
 GOOD = (
@@ -129,3 +129,41 @@ def test_encoded_words_stay_encoded_and_smuggle_in_nothing():
     )
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert verify(parsed, "example.org", "dmarc", "mx.example.org")[0] is False
+
+
+# --------------------------------------------------------------------------- only the topmost
+# Issue #10: the receiving server's genuine dmarc=fail sat on top, the attacker's own header
+# with the same authserv-id and dmarc=pass below it; `approve` was accepted.
+
+FORGED_BELOW = "mx.example.org; dmarc=pass header.from=example.org"
+GENUINE_FAIL = (
+    "mx.example.org; spf=fail smtp.mailfrom=example.org; dmarc=fail header.from=example.org"
+)
+
+
+def test_a_passing_header_below_the_servers_own_is_the_senders_words():
+    msg = mail(GENUINE_FAIL, FORGED_BELOW)
+    assert verify(msg, "example.org", "dmarc", "mx.example.org")[0] is False
+    check = check_sender(msg, "example.org", "dmarc", "mx.example.org")
+    assert (check.verified, check.failing) == (False, True)
+
+
+def test_the_topmost_header_with_the_trusted_id_counts_even_below_another_id():
+    msg = mail("relay.example.net; dmarc=fail header.from=example.org", GOOD)
+    check = check_sender(msg, "example.org", "dmarc", "mx.example.org")
+    assert check.verified and not check.failing
+
+
+@pytest.mark.parametrize("level, results, verified", [
+    ("dmarc", "mx.example.org; dkim=pass header.d=example.org", False),
+    ("dkim", "mx.example.org; dkim=pass header.d=example.org", True),
+    ("dkim", "mx.example.org; dkim=pass header.d=evil.test", False),
+    ("spf", "mx.example.org; spf=pass smtp.mailfrom=x@example.org", True),
+])  # fmt: skip
+def test_members_are_verified_at_the_configured_level(level, results, verified):
+    assert check_sender(mail(results), "example.org", level, "mx.example.org").verified is verified
+
+
+def test_without_an_authserv_id_no_member_is_verified():
+    check = check_sender(mail(GOOD), "example.org", "dmarc", "")
+    assert not check.verified and "authserv_id" in check.why

@@ -10,7 +10,7 @@ import pytest
 from mailbot.app import App
 from mailbot.daemon import Daemon
 from mailbot.inbox import ImapInbox
-from mailbot.testing import make_mail
+from mailbot.testing import make_mail, make_reply
 from tests.helpers import ANNE, BOB, make_world
 from tests.imap_helpers import append, client, folder_count, imap_config
 
@@ -82,6 +82,13 @@ def test_forget_by_email_erases_the_filed_mail_at_once(dovecot, tmp_path):
     inbox.close()
     append(dovecot, make_mail(ANNE, "forget"))
     inbox = ImapInbox(imap_config(dovecot))  # as the daemon does: a session per cycle
+    world.service.poll(inbox)
+    inbox.close()
+    world.service.send(world.transport)
+    [asked] = [m for m in world.mail_to("anne@example.org") if "confirm" in str(m["Subject"])
+               and "forget" in str(m["Subject"])]  # forget always asks first
+    append(dovecot, make_reply(asked, ANNE, "yes, forget me"))
+    inbox = ImapInbox(imap_config(dovecot))
     world.service.poll(inbox)
     inbox.close()
     assert folder_count(dovecot, "Processed") == 1  # Bob's join

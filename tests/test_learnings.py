@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mailbot.core.roster import parse_roster
-from mailbot.testing import make_mail, make_reply
-from tests.helpers import body, make_world
+from mailbot.testing import make_reply
+from tests.helpers import body, forget_by_email, make_world
 
 ANNE = "Anne Person <anne@example.org>"
 
@@ -156,7 +156,7 @@ def test_answering_resets_the_unanswered_count(world):
 
 def test_forget_erases_profile_and_learnings(world):
     world.receive(make_reply(ask(world), ANNE, "Something worth sharing about maps."))
-    world.receive(make_mail(ANNE, "forget"))
+    forget_by_email(world, ANNE, "anne@example.org")
     assert world.store.get_member("anne@example.org") is None
     assert world.store.learnings() == []
     assert "deleted your profile" in body(world.last_to("anne@example.org"))

@@ -13,7 +13,7 @@ import pytest
 
 from mailbot.core.roster import parse_roster
 from mailbot.testing import make_mail, make_reply
-from tests.helpers import ANNE, BOB, body, make_world
+from tests.helpers import ANNE, BOB, body, forget_by_email, make_world
 
 ADMIN = "organiser@example.org"
 _numbers = itertools.count()
@@ -274,7 +274,7 @@ def test_forget_erases_the_person_everywhere_we_hold_them(tmp_path):
     world.transport.down = True  # the intro waits in the outbox
     world.service.send(world.transport)
     world.receive(make_mail(ANNE, "status"))  # a reply to Anne alone, also waiting
-    world.receive(make_mail(ANNE, "forget"))
+    forget_by_email(world, ANNE, "anne@example.org")
     db = world.store.db
     assert world.state("anne@example.org") is None
     assert not list(db.query("select * from events where email = 'anne@example.org'"))
@@ -425,7 +425,7 @@ def test_a_trio_member_forgotten_before_the_intro_leaves_a_pair_intro(tmp_path):
     world.rounds.run("r1")
     world.transport.down = True
     world.service.send(world.transport)
-    world.receive(make_mail("Cat Person <cat@example.com>", "forget"))
+    forget_by_email(world, "Cat Person <cat@example.com>", "cat@example.com")
     world.transport.down = False
     world.clock.advance(hours=1)
     world.service.send(world.transport)
@@ -497,7 +497,7 @@ def test_forget_while_a_digest_is_going_out_rebuilds_the_copies_still_queued(tmp
     world.service.send(world.transport)  # two readers have it; two copies wait
     first = [m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "digest"]
     assert len(first) == 2 and "Anne learned" in body(first[0])
-    world.receive(make_mail(ANNE, "forget"))
+    forget_by_email(world, ANNE, "anne@example.org")
     for _ in range(3):
         world.clock.advance(minutes=61)
         world.service.send(world.transport)
@@ -559,7 +559,7 @@ def test_forgetting_someone_rewrites_a_deferred_intro_copy_for_their_partner(tmp
     world.rounds.run("r1")
     world.service.send(world.transport)  # Anne and Bob have the intro; Cat's copy waits
     world.transport.refuse = {}
-    world.receive(make_mail(ANNE, "forget"))
+    forget_by_email(world, ANNE, "anne@example.org")
     world.clock.advance(hours=1)
     world.service.send(world.transport)
     [to_cat] = [m for m in world.transport.messages("cat@example.com")]

@@ -35,6 +35,8 @@ CONTEXT = {
     "footnotes": ["a note"],
     "token": "abcdefghijklmnopqrstuvwx",
     "expires": "Monday 9 November 2026",
+    "changes": ["pause", "phone: 01632 960000"],
+    "forget": False,
 }
 
 PERSON = {"email": "anne@example.org", "name": "Anne Person", "first_name": "Anne",

@@ -1,14 +1,17 @@
-"""Read the receiving server's ``Authentication-Results`` (RFC 8601) for admin commands.
+"""Read the receiving server's ``Authentication-Results`` (RFC 8601): is the sender verified?
 
-Anyone can write an admin's address in From. What cannot be forged from outside is the verdict
-the receiving server prepends after checking DKIM, SPF and DMARC, so admin commands count only
-when that verdict passes and its domain matches the From domain.
+Anyone can write anyone's address in From. What cannot be forged from outside is the verdict
+the receiving server prepends after checking DKIM, SPF and DMARC, so a sender is verified only
+when that verdict passes and its domain matches the From domain. Admin commands need it; a
+member's changes to their own membership act at once with it, and otherwise wait for the
+owner of the address to confirm by reply.
 
-Which header to believe: a sender can add their own ``Authentication-Results`` lines too. With
-``authserv_id`` configured only headers carrying that id count (the receiving server removes
-forged ones with its own id, as RFC 8601 section 5 asks). With "topmost" (for servers that
-write no id, such as Microsoft 365) only the topmost header counts: the receiving server adds
-its verdict last, above anything the sender wrote; that is safe only if it always adds one.
+Which header to believe: a sender can add their own ``Authentication-Results`` lines too, even
+with the receiving server's id. Only the topmost header carrying the configured
+``authserv_id`` counts: the receiving server adds its verdict above everything that came with
+the message (RFC 8601 section 5), so anything below it, or with another id, is the sender's own
+words. With "topmost" (for servers that write no id, such as Microsoft 365) the topmost header
+counts whatever its id; that is safe only if the server always adds one.
 """
 
 from __future__ import annotations
@@ -115,25 +118,44 @@ def trusted_headers(msg: Message, authserv_id: str) -> list[Header]:
     ]
     headers = [parse(v) for v in values]
     if authserv_id and authserv_id != "topmost":
-        return [h for h in headers if h.authserv_id == authserv_id.lower()]
-    return headers[:1]
+        headers = [h for h in headers if h.authserv_id == authserv_id.lower()]
+    return headers[:1]  # the topmost: the receiving server's own, above all the sender wrote
+
+
+@dataclass(frozen=True)
+class SenderCheck:
+    verified: bool  # the receiving server vouches for the From domain at `level`
+    failing: bool  # it says DMARC fails for the From domain: a forgery, never acted for
+    why: str
+
+
+def check_sender(msg: Message, from_domain: str, level: str, authserv_id: str) -> SenderCheck:
+    """What the receiving server's topmost trusted verdict says of a From domain."""
+    if level == "none":
+        return SenderCheck(True, False, "not checked (admin_auth = none)")
+    if not authserv_id:
+        return SenderCheck(False, False, "no authserv_id configured")
+    headers = trusted_headers(msg, authserv_id)
+    if not headers:
+        return SenderCheck(False, False, f"no Authentication-Results header from {authserv_id}")
+    header = headers[0]
+    seen = [f"{r.method}={r.result}" for r in header.results]
+    for r in header.results:
+        if r.method == "dmarc" and r.result == "fail" and _aligned(r, from_domain):
+            return SenderCheck(False, True, f"dmarc=fail for {from_domain} ({header.authserv_id})")
+    for r in header.results:
+        if r.method in _PASSING[level] and r.result == "pass" and _aligned(r, from_domain):
+            why = f"{r.method}=pass for {from_domain} ({header.authserv_id})"
+            return SenderCheck(True, False, why)
+    return SenderCheck(
+        False, False, f"needs {level} to pass for {from_domain}; got {', '.join(seen) or 'none'}"
+    )
 
 
 def verify(msg: Message, from_domain: str, level: str, authserv_id: str = "") -> tuple[bool, str]:
-    """(passed, why) for a message claiming to come from ``from_domain``."""
-    if level == "none":
-        return True, "not checked (admin_auth = none)"
-    headers = trusted_headers(msg, authserv_id)
-    if not headers:
-        where = f" from {authserv_id}" if authserv_id else ""
-        return False, f"no Authentication-Results header{where}"
-    seen = []
-    for header in headers:
-        for r in header.results:
-            seen.append(f"{r.method}={r.result}")
-            if r.method in _PASSING[level] and r.result == "pass" and _aligned(r, from_domain):
-                return True, f"{r.method}=pass for {from_domain} ({header.authserv_id})"
-    return False, f"needs {level} to pass for {from_domain}; got {', '.join(seen) or 'none'}"
+    """(passed, why) for a message claiming to come from ``from_domain``: admin commands."""
+    check = check_sender(msg, from_domain, level, authserv_id or "topmost")
+    return check.verified, check.why
 
 
 def _aligned(result: Result, from_domain: str) -> bool:

@@ -132,6 +132,19 @@ def is_refusal(lines: list[str]) -> bool:
     return any(REFUSALS.search(line) for line in lines[:5])
 
 
+# Answers to "please confirm: pause" that say no: "No", "Not me", "Cancel", "wasn't me".
+_DENIALS = re.compile(
+    r"^\W*(?:no|nope|nah|cancel|stop|don'?t|do\s+not|not\s+me|nein|non|nee|nej)\b"
+    r"|\b(?:was\s*n[o']t\s+me|wasn'?t\s+me|not\s+me|did\s*n[o']t\s+(?:ask|send))\b",
+    re.IGNORECASE,
+)
+
+
+def is_denial(lines: list[str]) -> bool:
+    """A reply to "please confirm" that says no: the change is cancelled, not made."""
+    return is_refusal(lines) or any(_DENIALS.search(line) for line in lines[:3])
+
+
 def clean_value(value: str, limit: int) -> str:
     """One line of plain text: control characters (header injection) become spaces."""
     return " ".join(_CONTROL_RE.sub(" ", value).split())[:limit]

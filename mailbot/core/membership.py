@@ -47,6 +47,27 @@ class Member:
     pairing: bool = True  # False: a digest-only subscriber, never paired
 
 
+# Changes to a membership. Anyone can write a member's address in From, so they act at once
+# only for a sender the receiving server vouches for; otherwise the owner confirms by reply.
+CHANGES = frozenset({Verb.pause, Verb.resume, Verb.skip, Verb.block, Verb.unblock, Verb.update,
+                     Verb.digest, Verb.leave, Verb.forget})  # fmt: skip
+
+
+def needs_owner(command: Command, member: Member | None, verified: bool) -> bool:
+    """Whether `command` waits for the owner of the address to confirm by reply.
+
+    `forget` always does (it cannot be undone); other changes unless the sender is verified.
+    Without a membership there is nothing to change: the answer says so at once.
+    """
+    if member is None or member.state == State.left or command.error:
+        return False
+    if command.verb == Verb.forget:
+        return True
+    if verified:
+        return False
+    return command.verb in CHANGES or (command.verb == Verb.join and bool(command.profile))
+
+
 # The legal moves. A verb missing for a state is answered with a notice and changes nothing.
 NONE = None
 TRANSITIONS: dict[State | None, dict[Verb, State]] = {
