@@ -336,7 +336,7 @@ def table_report(verbose: bool) -> None:
         mine.append(judge_table(case, extracted.text))
         base.append(judge_table(case, naive_table(case, msg)))
         gate = check_learning(extracted.text, names=[case.sender.split("<")[0]],
-                              signature=extracted.signature,
+                              signature=extracted.removed,
                               allowed=["coffee@example.org"])  # fmt: skip
         if not gate.held and _PRIVATE.search(gate.text):
             leaks.append(case.id)

@@ -22,7 +22,7 @@ from typing import Any
 from mailbot.clock import Clock
 from mailbot.config import Config
 from mailbot.core.headers import sender_address
-from mailbot.core.learnings import Visibility, read_answer, too_short
+from mailbot.core.learnings import Visibility, flags_in, read_answer, too_short
 from mailbot.core.membership import Member, State, first_name
 from mailbot.core.privacy import check_learning
 from mailbot.core.replies import extract_learning
@@ -101,14 +101,18 @@ class Learnings:
                 now: datetime) -> tuple[str, dict[str, Any]]:  # fmt: skip
         """Store what a reply says; returns (outcome for the log, context for the thanks)."""
         member = self.store.get_member(followup["email"])
-        names = (member.name,) if member is not None and member.name else ()
+        display, address = sender_address(msg)
+        names = (*((member.name,) if member is not None and member.name else ()), display,
+                 address.partition("@")[0])  # fmt: skip
         extracted = extract_learning(msg, names)
         answer = read_answer(extracted.text, subject)
-        # "private" or "anonymous" is never taken for a closing; checked again all the same,
-        # since a missed flag would publish a name.
-        removed = read_answer("\n".join(extracted.signature)).visibility
-        if removed != Visibility.public and answer.visibility != Visibility.private:
-            answer = replace(answer, visibility=removed)
+        # The flags are read from everything the person typed, before any trimming: a flag
+        # lost with a closing or a footer would publish a name.
+        flags = flags_in(extracted.raw)
+        if "private" in flags:
+            answer = replace(answer, visibility=Visibility.private)
+        elif "anonymous" in flags and answer.visibility == Visibility.public:
+            answer = replace(answer, visibility=Visibility.anonymous)
         self.store.answer_followup(followup, answer.met, now)
         context: dict[str, Any] = {"met": answer.met, "visibility": answer.visibility.value,
                                    "learning": bool(answer.learning), "review": False,
@@ -118,6 +122,11 @@ class Learnings:
             earlier = self.store.latest_unpublished_learning(followup["email"])
             if earlier is not None:
                 self.store.set_visibility(earlier["id"], answer.visibility.value)
+                if answer.visibility == Visibility.anonymous:  # checked as public before
+                    gate = check_learning(earlier["text"] or "", names=names, anonymous=True,
+                                          allowed=(self.config.bot.address,))  # fmt: skip
+                    if gate.held:
+                        self.store.hold_learning(earlier["id"], gate.held)
                 context.update(changed=True)
                 return f"learning {earlier['id']} now {answer.visibility.value}", context
         if not answer.learning and not extracted.needs_review:
@@ -127,9 +136,9 @@ class Learnings:
         else:
             text, raw, review, reason = (answer.learning, extracted.raw, extracted.needs_review,
                                          extracted.reason)  # fmt: skip
-            gate = check_learning(text, names=(*names, sender_address(msg)[0]),
+            gate = check_learning(text, names=names,
                                   anonymous=answer.visibility == Visibility.anonymous,
-                                  signature=extracted.signature,
+                                  signature=extracted.removed,
                                   allowed=(self.config.bot.address,))  # fmt: skip
             text = gate.text
             if gate.held:

@@ -53,9 +53,10 @@ from mailbot.core.membership import (
     first_name,
     needs_owner,
 )
+from mailbot.core.reader import command_lines
 from mailbot.core.robots import Sender, classify
 from mailbot.core.roster import RosterRow
-from mailbot.core.text import body_text, command_lines
+from mailbot.core.text import body_text
 from mailbot.digests import Digests
 from mailbot.faults import checkpoint
 from mailbot.inbox import InboundItem, Inbox

@@ -558,6 +558,11 @@ class SqliteStore:
                         "where id = ?", [body.strip(), learning_id])  # fmt: skip
         return True
 
+    def hold_learning(self, learning_id: int, reason: str) -> None:
+        """Keep a learning out of the digest until an organiser has read it."""
+        self.db.execute("update learnings set needs_review = 1, reason = ? where id = ?",
+                        [reason, learning_id])  # fmt: skip
+
     def set_visibility(self, learning_id: int, visibility: str) -> None:
         self.db.execute("update learnings set visibility = ? where id = ?",
                         [visibility, learning_id])  # fmt: skip

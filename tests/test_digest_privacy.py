@@ -15,6 +15,7 @@ from email.utils import parseaddr
 
 import pytest
 
+from mailbot.core.learnings import read_answer
 from mailbot.core.roster import parse_roster
 from mailbot.testing import make_mail
 from tests.helpers import body, make_world
@@ -23,21 +24,22 @@ from tests.reply_cases import ReplyCase, load_cases, normalise
 ADMIN = "organiser@example.org"
 PHONE = re.compile(r"(?<![\w/.#-])(?:\+|00)?\d(?:[\s().-]{0,3}\d){8,14}(?![\w/])")
 ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
-DISCLAIMER_WORDS = ("intended recipient", "in error", "confidential", "croesawu gohebiaeth",
-                    "welcomes correspondence", "vertraulich", "destinataire", "riservat",
-                    "geadresseerde", "conficencial", "poufn", "конфиденц")  # fmt: skip
+# Phrases only a disclaimer uses (a learning may well say "confidential data").
+DISCLAIMER_WORDS = ("intended recipient", "intended solely", "in error", "notify the sender",
+                    "croesawu gohebiaeth", "welcomes correspondence", "richtige adressat",
+                    "destinataire", "geadresseerde", "per errore", "omyłkowo",
+                    "по ошибке")  # fmt: skip
 ITEM_START = re.compile(r"^\d+\. ")
 
 
 def reply(case: ReplyCase, followup: EmailMessage, sender: str, anonymous: bool) -> EmailMessage:
     headers = {"In-Reply-To": str(followup["Message-ID"]),
                "References": str(followup["Message-ID"])}  # fmt: skip
-    subject = "Re: " + str(followup["Subject"])
+    # "anonymous" as the whole subject: a line added to the body would change its layout.
+    subject = "anonymous" if anonymous else "Re: " + str(followup["Subject"])
     if case.format == "html":
-        page = ("<p>anonymous</p>" if anonymous else "") + case.body
-        return make_mail(sender, subject, html=page, headers=headers)
-    text = ("anonymous\n\n" if anonymous else "") + case.body
-    return make_mail(sender, subject, text, headers=headers)
+        return make_mail(sender, subject, html=case.body, headers=headers)
+    return make_mail(sender, subject, case.body, headers=headers)
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +87,12 @@ def items(text: str) -> list[tuple[str, str]]:
     """(learning, author) for each numbered item of the text digest."""
     found: list[tuple[str, str]] = []
     current: list[str] | None = None
-    for line in text.split("\n"):
+    lines = text.split("\n") + [""]
+    for index, line in enumerate(lines[:-1]):
+        author = line.startswith("   (") and line.endswith(")") and not lines[index + 1].strip()
         if ITEM_START.match(line):
             current = [ITEM_START.sub("", line)]
-        elif current is not None and line.startswith("   ("):
+        elif current is not None and author:
             found.append((normalise("\n".join(current)), line.strip()[1:-1]))
             current = None
         elif current is not None:
@@ -108,6 +112,16 @@ def test_the_digest_publishes_many_learnings(digest):
     msg, _, _ = digest
     text, _ = parts(msg)
     assert len(items(text)) >= 200
+
+
+def test_every_published_learning_is_what_its_writer_meant(digest):
+    """Nothing but a case's expected text, less its answer lines ("anonymous"), compared
+    without spaces as HTML cases are."""
+    msg, _, _ = digest
+    meant = {"".join(read_answer(normalise(c.expected)).learning.split()) for c in load_cases()}
+    published = ["".join(learning.split()) for learning, _ in items(parts(msg)[0])]
+    extra = [p for p in published if p not in meant]
+    assert extra == [], "\n".join(extra)
 
 
 @pytest.mark.parametrize("part", ["text", "html"])

@@ -242,3 +242,20 @@ def test_a_flag_at_the_end_is_never_lost_with_the_closing(world, tail):
     world.receive(make_reply(ask(world), ANNE, text))
     [learning] = world.store.learnings()
     assert learning["visibility"] == "anonymous"
+
+
+def test_a_flag_under_the_last_quote_of_an_inline_reply_is_kept(world):
+    question = ask(world)
+    text = ("> What did you learn?\n\nBob showed me how their panel recruits residents.\n\n"
+            "> Reply private or anonymous\n\nThanks,\n(anonymous)")  # fmt: skip
+    world.receive(make_reply(question, ANNE, text, quote=False))
+    [learning] = world.store.learnings()
+    assert learning["visibility"] == "anonymous"
+
+
+def test_a_later_anonymous_rechecks_the_earlier_learning(world):
+    question = ask(world)
+    world.receive(make_reply(question, ANNE, "Great chat about open data with Bob.\nAnne :)"))
+    world.receive(make_reply(question, ANNE, "anonymous", quote=False))
+    [learning] = world.store.learnings()
+    assert learning["visibility"] == "anonymous" and learning["needs_review"]

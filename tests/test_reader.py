@@ -130,7 +130,7 @@ def test_signature_blocks_without_a_delimiter(signature):
     outcome = new_text(f"{learning}\n\n{signature}", names=["Sam Smith"])
     closed, _ = strip_closing(outcome.text, ["Sam Smith"])
     assert closed == learning
-    assert outcome.signature  # kept for the privacy gate
+    assert outcome.removed  # kept for the privacy gate
 
 
 @pytest.mark.parametrize("closing", [
@@ -213,3 +213,66 @@ def test_tables_searched_without_ignorecase_are_lower_case(table):
     for row in table:
         letters = re.sub(r"\\[A-Za-z]", "", row.pattern)
         assert letters == letters.lower(), row
+
+
+# --------------------------------------------------------------------------- review findings
+# Each once cut new text, misread a command or let something private through.
+
+KEPT_WHOLE = [
+    "Top tip: Bob's team flags every external email in red, and staff report phishing to IT.",
+    "Big lesson: be cautious when a supplier demos AI to you.",
+    "We met.\n\nBob's team handles confidential case files and said unauthorised access is their "
+    "biggest risk, so access is reviewed monthly.\n\nWe will start a monthly audit too.",
+    "They moved to a four-day week, Monday to Thursday.",
+    "Met Bob in Cardiff, near CF10 1AA.\nWe are going to share notes.",
+    "Lähetetty raportti tiimille eilen\nja se meni hyvin.",
+    "Bob showed me their panel.\n\nHighly recommended!",
+    "Three things.\n\nMore soon",
+]
+
+
+@pytest.mark.parametrize("text", KEPT_WHOLE)
+def test_prose_that_looks_like_a_marker_is_kept(text):
+    kept = new_text(text, ["Anne Person"]).text
+    assert strip_closing(kept, ["Anne Person"])[0] == text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("join\nname: Anne Person\ngoogle: anne.person@gmail.com\nabout: free for coffee after 15:30",
+     4),
+    ("update\nphone: 029 2000 1234\nskype: live:anne_1985", 3),
+    ("join\nname: Anne Person\norg: Example Council\nThis email originated from outside the "
+     "organisation. Do not click links unless you recognise the sender.", 3),
+])  # fmt: skip
+def test_profile_lines_and_a_banner_below_do_not_hide_a_command(text, expected):
+    assert command_lines(text) == text.split("\n")[:expected]
+
+
+@pytest.mark.parametrize("text", [
+    "Call him on 0221/1234567 about it.", "Bob: +49 30/1234 5678 is his desk.",
+    "Ring til Bob på 20 12 34 56 i morgen.", "Ring Bob on 077 00 90 01 23 about maps.",
+    "WhatsApp Bob: +44 7700 900123 for the slides.",
+])  # fmt: skip
+def test_gate_holds_phone_numbers_in_any_format_and_deletes_no_prose(text):
+    gate = check_learning(text)
+    assert gate.text == text and "phone number" in gate.held
+
+
+@pytest.mark.parametrize("tail", [
+    "Annie (Example Council data team)", "-- Annie", "Sian :)", "see annepersonwrites.com",
+    "@anneperson",
+])  # fmt: skip
+def test_gate_holds_nicknames_and_handles_of_an_anonymous_writer(tail):
+    text = f"Bob's open data work was really useful.\n{tail}"
+    gate = check_learning(text, names=["Anne Person", "Siân Jones"], anonymous=True)
+    assert gate.held or tail not in gate.text  # held for an organiser, or taken out
+
+
+def test_gate_allows_dates_and_year_ranges():
+    text = "We met on 03.06.2024 and compared 2019-2024 budgets."
+    assert check_learning(text).held == ""
+
+
+@pytest.mark.parametrize("closing", ["J.", "—AB", "Bernie x"])
+def test_initials_and_kisses_are_closings(closing):
+    assert strip_closing(f"Maps help a lot.\n\n{closing}")[0] == "Maps help a lot."

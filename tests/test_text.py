@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailbot.core.text import body_text, command_lines, html_to_text
+from mailbot.core.reader import command_lines
+from mailbot.core.text import body_text, html_to_text
 
 
 def parse(raw: bytes) -> EmailMessage:

@@ -68,6 +68,22 @@ def _flag(line: str) -> str:
     return word if word in ("private", "anonymous") else ""
 
 
+def flags_in(text: str) -> set[str]:
+    """The flags on lines of their own anywhere in `text` outside quotes: read before any
+    trimming, so that no closing or footer rule can ever take "anonymous" away."""
+    return {
+        flag
+        for line in text.splitlines()
+        if not line.lstrip().startswith(">") and (flag := _flag(line))
+    }
+
+
+def is_answer_word(line: str) -> bool:
+    """A line that answers the follow-up itself ("anonymous", "yes", "skip"): never a closing."""
+    short = " ".join(line.lower().replace("’", "'").split()).strip(" .!:()[]")
+    return bool(_flag(line)) or short in MET or short in NOT_MET
+
+
 def reference_code(subject: str) -> str:
     found = REF_RE.search(subject or "")
     return found.group(1).lower() if found else ""

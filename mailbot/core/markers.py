@@ -23,6 +23,8 @@ __all__ = [
     "SEPARATORS",
     "FORWARDS",
     "FOOTERS",
+    "CORPORATE_FOOTERS",
+    "POSSESSIVES",
     "DEVICES",
     "SIGNOFFS",
     "BANNERS",
@@ -93,7 +95,6 @@ def _alternatives(pattern: str) -> list[str]:
 _GMAIL = "Gmail's localised reply attribution"
 _OUTLOOK = "Outlook's localised reply header (desktop, web, mobile)"
 _APPLE = "Apple Mail / iOS Mail localised footer and attribution"
-_THUNDERBIRD = "Thunderbird's localised reply header"
 
 # "<attribution> wrote:" verbs. Latin and Cyrillic ones must stand as whole words.
 WROTE: tuple[Marker, ...] = (
@@ -307,18 +308,33 @@ FOOTERS: tuple[Marker, ...] = (
     Marker("ar", r"أُرسلت\s+من\s+.{1,40}|أرسلت\s+من\s+.{1,40}|مرسل\s+من\s+.{1,40}", _APPLE),
     Marker("he", r"נשלח\s+מה?.{1,40}", _APPLE),
     Marker("cy", r"anfonwyd\s+o\s+.{1,40}", _APPLE),
+)
+# "Sent from MY ...": a footer line that names no device still says whose it is.
+POSSESSIVES: tuple[Marker, ...] = (
+    Marker("*", r"my|mein\w*|mon|ma|mi|meu|minha|mijn|min|mitt|mój|moje\w*|mého|mé|мо\w+"
+           r"|我的|내|私の|il\s+mio|mio|mia", "possessives in device footers"),
+)
+
+# Lines organisations add under every email; removed wherever they stand.
+CORPORATE_FOOTERS: tuple[Marker, ...] = (
     Marker("en", r"please\s+consider\s+the\s+environment\s+before\s+printing.{0,40}"
            r"|think\s+before\s+you\s+print.{0,40}|my\s+working\s+(?:hours|days|pattern)s?\s+"
            r"(?:may|might)\s+not\s+be.{0,120}", "corporate e-mail footers"),
 )
+
 # Devices and mail apps a footer names; a short line naming one at the end is a footer.
 DEVICES: tuple[Marker, ...] = (
-    Marker("*", r"iphone|ipad|ipod|apple\s+watch|android|blackberry|samsung|galaxy|huawei"
+    Marker("*", r"iphon\w*|ipad\w*|ipod|apple\s+watch|android|blackberry|samsung|galaxy|huawei"
            r"|xiaomi|pixel|motorola|nokia|oneplus|htc|lg\s+mobile|windows\s+phone|surface",
            "phone and tablet makers"),
+    Marker("*", r"mobile|phone|cell(?:phone)?|smartphone|tablet|móvil|movil|celular|telemóvel"
+           r"|telemovel|móvel|mobil(?:e|telefon)?|mobiel|handy|puhelim\w*|telefon\w*"
+           r"|телефон\w*|смартфон\w*|手机|手機|携帯|スマートフォン|휴대폰|휴대전화|هاتف\w*|جوال"
+           r"|טלפון|נייד|điện\s+thoại|ponsel|telepon", "words for a phone in footers"),
     Marker("*", r"outlook|gmail|yahoo(?:\s+mail)?|aol(?:\s+mail)?|protonmail|proton\s+mail"
-           r"|mail\.ru|yandex|spark|bluemail|airmail|superhuman|edison|fairemail|k-9"
-           r"|thunderbird|hey|fastmail|tuta(?:nota)?|zoho\s+mail|mail\s+for\s+windows"
+           r"|mail\.ru|yandex|spark|bluemail|airmail|superhuman|edison|fairemail|k-9|mailbox"
+           r"|thunderbird|hey|fastmail|tuta(?:nota)?|zoho\s+mail|(?:windows\s+)?mail\s+for\s+windows"
+           r"|windows\s+mail|windows\s+(?:8|10|11)"
            r"|mail\s+app|samsung\s+email|naver|daum|qq",
            "mail apps that sign their mail"),
 )
@@ -491,6 +507,7 @@ DISCLAIMERS: tuple[Marker, ...] = (
            r"|(?:if|unless)\s+you\s+are\s+not\s+the\s+intended|unauthori[sz]ed"
            r"|notify\s+the\s+sender|tell\s+the\s+sender|correspondence\s+in\s+welsh"
            r"|welcomes?\s+correspondence|registered\s+(?:charity|society|office)"
+           r"|personal\s+data|process\w*\s+(?:any\s+|your\s+)?personal"
            r"|company\s+limited\s+by\s+guarantee|registered\s+in\s+(?:england|scotland|wales)",
            "UK public-sector, charity and corporate disclaimers"),
     Marker("cy", r"cyfrinachol|croesawu\s+gohebiaeth|gohebiaeth\s+yn\s+gymraeg|derbynnydd"

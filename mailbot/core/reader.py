@@ -33,8 +33,14 @@ from dataclasses import dataclass
 from enum import Enum
 
 from mailbot.core import markers as m
+from mailbot.core.commands import PROFILE_KEYS
+from mailbot.core.learnings import is_answer_word
 
-__all__ = ["Kind", "Outcome", "new_text", "strip_closing", "command_lines", "first_names"]
+__all__ = [
+    "Kind", "Item", "Outcome", "classify", "new_text", "strip_closing", "command_lines",
+    "name_keys", "is_contact_line", "is_quoted_attribution", "tidy", "MAX_READ", "PHONE",
+    "EMAIL_ADDRESS", "LINK", "HANDLE",
+]  # fmt: skip
 
 
 class Kind(Enum):
@@ -61,7 +67,7 @@ class Item:
 class Outcome:
     text: str
     suspicion: str  # "" unless the cut looks like it took new text
-    signature: tuple[str, ...] = ()  # lines removed as signature, for the privacy gate
+    removed: tuple[str, ...] = ()  # the signature block taken off the end, for the privacy gate
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -125,7 +131,9 @@ _FIELD = re.compile(
 # Any "Label: value" line: a label of up to three words in any script, then a value.
 _LABEL = re.compile(rf"^[*_]*\s*(?P<label>[^\W\d_][\w.'’-]*(?:\s+[\w.'’-]+){{0,2}})\s*[*_]*\s*"
                     rf"{_COLON}\s*(?P<value>\S.*)?$")  # fmt: skip
-_FOOTER = re.compile(rf"^(?:{m.union(m.FOOTERS)})$", _I)
+_FOOTER = re.compile(rf"^(?:{m.union(m.FOOTERS)})$", _I)  # and it names a device or app
+_POSSESSIVE = re.compile(rf"(?<!\w)(?:{m.union(m.POSSESSIVES)})(?!\w)", _I)
+_CORPORATE_FOOTER = re.compile(rf"^(?:{m.union(m.CORPORATE_FOOTERS)})$", _I)
 _DEVICE = re.compile(rf"(?:{m.union(m.DEVICES)})", _I)
 _MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _URL = re.compile(r"<?https?://[^\s>]*>?")
@@ -134,18 +142,22 @@ _SENTENCE_END = re.compile(r"[.!?。！？]$")
 _LOOKS_QUOTED = re.compile(r"^(?:\||\w{1,12}>)")
 _FIRST_PERSON = re.compile(r"^(?:i|we|you|they|our|my|both|she|he)\b", _I)
 
-# The follow-up's own answers ("anonymous", "private", "skip"): never a closing.
-_FLAGS = {"anonymous", "private", "yes", "no", "skip", "met", "done"}
+_INITIALS = re.compile(r"^[-–—~/]*\s*(?:[A-Z]\.?\s?){1,3}$|^[-–—~/]*\s*(?:[^\W\d_]\.\s?){1,3}$")
+_LONE_NAME = re.compile(r"^[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]{1,14}$")  # "Kenji", "Dai": a first name alone
+_KISSED_NAME = re.compile(r"^[-–—~/]*\s*[A-Z][\w'’-]{1,20}\s+x{1,3}$")
+_LIST_MARKS = ("-", "*", "•", ">", "(")
 _HONORIFIC = re.compile(r"^(?:dr|prof|mr|mrs|ms|mx|cllr|sir|dame|ing|mag|mgr|doc)\.?\s+", _I)
 _CLOSING_PUNCTUATION = " ,.!;:–—-…、，。！،"
 _SIGNOFF = re.compile(rf"^(?:{m.union(m.SIGNOFFS)})(?P<rest>[\s,.!;:–—…、，。！،-].*)?$", _I)
 _BANNER_WORDS = re.compile(m.word_search(m.BANNERS))  # on lower-cased text, like the two below
 # A warning opens with a tag or one shouting word and a colon: "CAUTION:", "[EXTERNAL]",
 # "【注意】", "UWAGA:", "تنبيه:"; or with "This email ..." / "You don't often get email".
-_BANNER_START = re.compile(
-    r"^(?:[\[(【<*]\s*[^\])】>]{1,30}[\])】>]|[*!]*\s*\S{2,20}(?:\s\S{2,20})?\s*[:：!]"
-    r"|this\s+(?:e-?mail|message)|you\s+don't\s+often)", _I
+_BANNER_OPENING = re.compile(
+    r"^(?:[\[(【<*]\s*[^\])】>]{1,30}[\])】>]|this\s+(?:e-?mail|message)|you\s+don't\s+often)",
+    _I,
 )
+# A warning speaks to you; a learning speaks of us. ("i" and "my" are words of Welsh, Polish.)
+_WE = re.compile(r"\bI\b|\b(?i:we|our)\b")
 _BANNER_LINE = re.compile(r"^[\[(*]*\s*(?:external|externe?|extern|allanol)(?:\s+(?:email"
                           r"|e-mail|sender|message))?\s*[\])*:!]*$", _I)  # fmt: skip
 _DISCLAIMER_WORDS = re.compile(m.word_search(m.DISCLAIMERS))
@@ -163,16 +175,19 @@ _CONTACT = re.compile(
     r"|.*\b(?:mon|tues?|wed|thur?s?|fri)(?:day)?\s*(?:-|–|to)\s*(?:mon|tues?|wed|thur?s?|fri)",
     _I,
 )
-_CONTACT_TOKENS = re.compile(
-    r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|(?<![\w@])@\w{2,}|\b[\w-]+\.(?:com|org|net|uk|gov|io)"
-    r"(?:/\S*)?|(?:\+|00)?\d(?:[\s().-]{0,3}\d){8,14}",
-    _I,
-)
+# What a signature's contact lines hold; the privacy gate looks for the same things.
+PHONE = re.compile(r"(?<![\w/.-])(?:\+|00)?\d(?:[\s()./-]{0,3}\d){7,14}(?![\w/])")
+EMAIL_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+LINK = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]]+|\b[\w-]+\.(?:com|org|net|uk|gov|io|eu)"
+                  r"(?:/[^\s<>()\[\]]*)?", _I)  # fmt: skip
+HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_]{2,30}(?![\w@])")
+_CONTACT_TOKENS = re.compile("|".join(p.pattern for p in (LINK, EMAIL_ADDRESS, HANDLE, PHONE)), _I)
 _WIDE = re.compile(r"[\u3000-\u9fff\uac00-\ud7af\uf900-\ufaff]")  # CJK: a word per character
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
 _RULE_LINE = re.compile(r"^[_=\-–—*~•·.]{4,}$")
 
-MAX_READ = 100_000  # characters of a body read: a reader's time stays bounded on hostile mail
+MAX_READ = 50_000  # characters of a body read: a reader's time stays bounded on hostile mail
+_COMMAND_LINES = 600  # lines read for commands (a bottom-post's quote included)
 _MAX_LINE = 500  # longer lines are never markers: attributions and header lines are short
 _HEADER_LINES = 24  # a header block (From, Sent, To, Cc, Subject, wrapped) is no longer
 _WRAP_LINES = 5  # an attribution may be wrapped over this many lines (blank lines included)
@@ -184,7 +199,7 @@ _DISCLAIMER_LINES = 30  # a disclaimer inside a run of lines starts this near it
 _DISCLAIMER_CHARS = 4000  # and is no longer than this
 
 
-def first_names(names: Iterable[str]) -> tuple[str, ...]:
+def name_keys(names: Iterable[str]) -> tuple[str, ...]:
     """Lower-cased names and their first words, for spotting a sign-off's name."""
     found: list[str] = []
     for name in names:
@@ -266,7 +281,13 @@ def _is_footer(line: str) -> bool:
     if len(line) > 160:
         return False
     plain = _plain(line)
-    return bool(plain) and ":" not in plain and bool(_FOOTER.match(plain))
+    if not plain or ":" in plain:
+        return False
+    if _CORPORATE_FOOTER.match(plain):
+        return True
+    return bool(_FOOTER.match(plain)) and bool(
+        _DEVICE.search(plain) or _POSSESSIVE.search(plain)
+    )  # "Lähetetty raportti tiimille" is prose: a footer names a device, or says "my"
 
 
 def _is_device_line(line: str) -> bool:
@@ -312,13 +333,18 @@ def _paragraph_kinds(items: list[Item], clean: list[str]) -> list[Item]:
         run = items[position:end]
         lines = [clean[item.start] for item in run]
         at_top = not _has_text(out)
+        last = all(item.kind is not Kind.text for item in items[end:])
         banner = _banner_prefix(lines) if at_top else 0
         if banner:
             out.append(Item(Kind.banner, run[0].start, run[banner - 1].end))
             run, lines = run[banner:], lines[banner:]
-            if not run:
-                position = end
-                continue
+        below = _banner_suffix(lines) if (at_top or last) and run else 0
+        tail = run[len(run) - below :] if below else []
+        run, lines = run[: len(run) - below], lines[: len(lines) - below]
+        if not run:
+            out.extend([Item(Kind.banner, tail[0].start, tail[-1].end)] if tail else [])
+            position = end
+            continue
         kind = _paragraph_kind(lines, at_top=at_top and not banner)
         inside = _disclaimer_inside(lines) if kind is None else 0
         if kind is not None:
@@ -328,8 +354,83 @@ def _paragraph_kinds(items: list[Item], clean: list[str]) -> list[Item]:
             out.append(Item(Kind.disclaimer, run[inside].start, run[-1].end))
         else:
             out.extend(run)
+        if tail:
+            out.append(Item(Kind.banner, tail[0].start, tail[-1].end))
         position = end
+    return _headed_disclaimers(_disclaimers_at_the_end(out, clean), clean)
+
+
+def _banner_suffix(lines: list[str]) -> int:
+    """How many lines at the end of a run are a gateway's warning (some add it below)."""
+    count = 0
+    while count < min(len(lines), 6) and _BANNER_WORDS.search(lines[-1 - count].lower()):
+        count += 1
+    while count and not _is_banner(lines[len(lines) - count :]):
+        count -= 1  # the warning is the last lines only
+    return count
+
+
+def _headed_disclaimers(items: list[Item], clean: list[str]) -> list[Item]:
+    """A short heading right above a disclaimer ("CONFIDENTIALITY NOTICE", "Wichtiger
+    Hinweis:", "YMWADIAD / DISCLAIMER") belongs to it."""
+    out = list(items)
+    for position, item in enumerate(items):
+        if item.kind is not Kind.text or not _is_heading(clean[item.start]):
+            continue
+        if position and items[position - 1].kind is not Kind.blank:
+            continue  # a heading stands apart: a signature's last line does not
+        following = next((later for later in items[position + 1 :]
+                          if later.kind is not Kind.blank), None)  # fmt: skip
+        if following is not None and following.kind is Kind.disclaimer:
+            out[position] = Item(Kind.disclaimer, item.start, item.end)
     return out
+
+
+def _is_heading(line: str) -> bool:
+    words = line.split()
+    if not 0 < len(words) <= 5 or len(line) > 50 or re.search(r"[.!?。]$", line):
+        return False
+    return not _is_contact(line)
+
+
+def _disclaimers_at_the_end(items: list[Item], clean: list[str]) -> list[Item]:
+    """A disclaimer comes under a signature or ends a reply: one amid prose, with no sign-off
+    or contact line above it, was the person's own words about the law: text again."""
+    out: list[Item] = []
+    signed = False
+    for position, item in enumerate(items):
+        if item.kind is Kind.text and _signature_mark(clean[item.start]):
+            signed = True
+        if (item.kind is Kind.disclaimer and not signed
+                and _prose_follows(items, position + 1, clean)):  # fmt: skip
+            out.extend(Item(Kind.text, i, i + 1) if clean[i] else Item(Kind.blank, i, i + 1)
+                       for i in range(item.start, item.end))  # fmt: skip
+        else:
+            out.append(item)
+    return out
+
+
+def _prose_follows(items: list[Item], position: int, clean: list[str]) -> bool:
+    for item in items[position:]:
+        if item.kind in (Kind.quote, Kind.attribution, Kind.header, Kind.forward, Kind.signature):
+            return False
+        line = clean[item.start]
+        if item.kind is Kind.text and _is_prose(line) and not _legal(line):
+            return True
+    return False
+
+
+def _signature_mark(line: str) -> bool:
+    """A line that only a signature holds: a sign-off, a contact line, a rule."""
+    return _is_signoff(line, ()) or _is_comma_closing(line) or _is_contact(line) or bool(
+        _RULE_LINE.match(line)
+    )
+
+
+def _is_prose(line: str) -> bool:
+    """A sentence of the person's own: several words ending like one, or many words."""
+    words = len(line.split())
+    return words > 8 or (words > 3 and bool(_SENTENCE_END.search(line)))
 
 
 def _disclaimer_inside(lines: list[str]) -> int:
@@ -347,14 +448,11 @@ def _has_text(items: list[Item]) -> bool:
 
 
 def _paragraph_kind(lines: list[str], at_top: bool) -> Kind | None:
+    """A disclaimer paragraph (banners are found at the edges, by `_banner_prefix`)."""
     joined = " ".join(lines)
     if len(joined) > _DISCLAIMER_CHARS:
-        return None  # longer than any banner or disclaimer: prose (its tail is read apart)
+        return None  # longer than any disclaimer: prose (its tail is read apart)
     words = len(joined.split())
-    if len(lines) == 1 and _BANNER_LINE.match(joined):
-        return Kind.banner
-    if _is_banner(lines):
-        return Kind.banner  # skipped wherever it stands: skipping a warning loses nothing
     if at_top or not _legal(lines[0]):
         return None  # a disclaimer opens as one; a learning that mentions the law does not
     strong = {_stem(hit) for hit in _DISCLAIMER_WORDS.findall(joined.lower())}
@@ -371,12 +469,28 @@ def _legal(line: str) -> bool:
 
 def _is_banner(lines: list[str]) -> bool:
     joined = " ".join(line for line in lines if not _RULE_LINE.match(line))
-    if len(joined) > 700 or len(joined.split()) > 90:
+    if len(joined) > 700 or len(joined.split()) > 90 or _WE.search(joined):
         return False
+    if len(lines) == 1 and _BANNER_LINE.match(joined):
+        return True
     hits = {hit.lower() for hit in _BANNER_WORDS.findall(joined.lower())}
     if not hits:
         return False
-    return len(hits) >= 2 or bool(_BANNER_START.match(joined))
+    return len(hits) >= 2 or _banner_start(joined)
+
+
+def _banner_start(text: str) -> bool:
+    """A warning's opening: a tag ("[EXTERNAL]", "【注意】"), "This email ...", or one word in
+    capitals ("CAUTION:", "UWAGA:") or in a script without case ("تنبيه:") before a colon."""
+    if _BANNER_OPENING.match(text):
+        return True
+    head, colon, _ = text.replace("：", ":").partition(":")
+    letters = [char for char in head.strip(" *!") if char.isalpha()]
+    if not colon or not letters or len(head) > 25:
+        return False
+    if all(char.isupper() for char in letters):
+        return len(letters) >= 3
+    return not any(char.isupper() or char.islower() for char in letters) and len(head) <= 12
 
 
 def _wraps(line: str, following: str) -> bool:
@@ -481,15 +595,14 @@ def _field(line: str) -> _Field:
     """What a line says as a header field; cached, as a block is read from each of its lines."""
     match = _FIELD.match(line)
     label = None if match else _LABEL.match(line)
-    field = bool(match) or bool(label and label["value"] and len(label["label"]) <= 30)
+    field = bool(match) or bool(
+        label and label["value"] and len(label["label"]) <= 30
+        and label["label"].lower() not in PROFILE_KEYS  # "name:", "phone:" after a join
+    )  # fmt: skip
     if not field:
         return _Field(False, False, False, False, bool(_TIME.search(line) or _DATE.search(line)))
     return _Field(True, bool(match), bool(match and match["from"]), bool(_ADDRESS.search(line)),
                   bool(_TIME.search(line) or _DATE.search(line)))  # fmt: skip
-
-
-def _is_field(line: str) -> bool:
-    return _field(line).field
 
 
 # ---- attributions
@@ -700,7 +813,7 @@ def new_text(text: str, names: Iterable[str] = ()) -> Outcome:
     them at the end of the text starts the signature.
     """
     lines, clean = _clean_lines(text)
-    known = first_names(names)
+    known = name_keys(names)
     items = _closing_after_quote(classify(clean), clean, known)
     position = _skip_leading_history(items, clean)
     kept: list[int] = []
@@ -724,7 +837,7 @@ def new_text(text: str, names: Iterable[str] = ()) -> Outcome:
             kept.extend(range(item.start, item.end))
         position += 1
     kept, signature = _trim_signature(kept, clean, known)
-    result = _normalise([lines[i] if clean[i] else "" for i in kept])
+    result = tidy([lines[i] if clean[i] else "" for i in kept])
     suspicion = _suspicion(items, position, cut, clean, result)
     return Outcome(result, suspicion, tuple(clean[i] for i in signature if clean[i]))
 
@@ -904,7 +1017,25 @@ def _signature_start(tail: list[int], clean: list[str], names: tuple[str, ...]) 
             ):
                 first -= 1  # back to the start of the paragraph, short of any sentence
             return _after_closing(tail, first, offset, clean, names)
-    return None
+    return _titled_paragraph(tail, clean)
+
+
+def _titled_paragraph(tail: list[int], clean: list[str]) -> int | None:
+    """The last paragraph, set apart, as a signature with no contact line lays out: a first
+    name alone ("Dai"), then one to three short title-case lines (job title, team)."""
+    start = len(tail) - 1
+    while start > 0 and tail[start - 1] == tail[start] - 1:
+        start -= 1
+    lines = [clean[index] for index in tail[start:]]
+    if start == 0 and tail[0] > 0 and clean[tail[0] - 1]:
+        return None  # the block runs on from the text above: not a paragraph of its own
+    if not 2 <= len(lines) <= 4 or not _LONE_NAME.match(lines[0]):
+        return None
+    titled = all(
+        len(line.split()) <= 6 and line[:1].isupper() and not _SENTENCE_END.search(line)
+        for line in lines[1:]
+    )
+    return start if titled else None
 
 
 def _in_signature(line: str, names: tuple[str, ...]) -> bool:
@@ -937,7 +1068,7 @@ def strip_closing(text: str, names: Iterable[str] = ()) -> tuple[str, tuple[str,
     the sender's name alone), and the lines taken off. The digest labels each learning itself,
     so a closing there would repeat the name, or give away an anonymous writer. Stacked
     closings ("Diolch yn fawr" / "Cofion" / "Siân") come off together."""
-    known = first_names(names)
+    known = name_keys(names)
     removed: tuple[str, ...] = ()
     for _ in range(3):
         shorter, taken = _strip_one_closing(text, known)
@@ -961,12 +1092,15 @@ def _strip_one_closing(text: str, known: tuple[str, ...]) -> tuple[str, tuple[st
     )  # fmt: skip
     if _is_signoff(last, known) or (_is_comma_closing(last) and len(content) > 1):
         cut = content[-1]
+    elif len(content) > 1 and (_INITIALS.match(last) or _KISSED_NAME.match(last)):
+        cut = content[-1]  # "J.", "—AB", "Bernie x": a writer signing off
+    elif len(content) > 1 and _set_apart(lines, content[-1]) and _LONE_NAME.match(last):
+        cut = content[-1]  # a first name alone under the text, the writer's nickname maybe
     elif _is_name_line(last, known) or (closing_above and _is_name(last, known)):
         cut = content[-2] if closing_above else content[-1]
-    elif len(content) > 1 and _set_apart(lines, content[-1]) and _closing_shape(last):
-        cut = content[-1]  # "Bestu kveðjur", "Bernie x": a few words alone at the end
+
     removed = tuple(line.strip() for line in lines[cut:] if line.strip())
-    return _normalise(lines[:cut]), removed
+    return tidy(lines[:cut]), removed
 
 
 def _set_apart(lines: list[str], index: int) -> bool:
@@ -980,9 +1114,9 @@ def _closing_shape(line: str) -> bool:
     words = line.split()
     if not 1 <= len(words) <= 3 or len(line) > 30 or re.search(r"\d", line):
         return False
-    if line.startswith(("-", "*", "•", ">", "(")) or line.endswith((":", "：", ".", "?", "。")):
+    if line.startswith(_LIST_MARKS) or line.endswith((":", "：", ".", "?", "!", "。")):
         return False
-    return not _FIRST_PERSON.match(line) and line.lower().strip(" !,") not in _FLAGS
+    return not _FIRST_PERSON.match(line) and not is_answer_word(line)
 
 
 def _is_signoff(line: str, names: tuple[str, ...]) -> bool:
@@ -1005,7 +1139,7 @@ def _is_comma_closing(line: str) -> bool:
 def _is_name(text: str, names: tuple[str, ...]) -> bool:
     """A short run of name-like words: the sender's name, or capitalised words, or initials."""
     text = text.strip(" ,.!;:–—-")
-    if text.lower() in _FLAGS:
+    if is_answer_word(text):
         return False
     if text.lower() in names or any(text.lower().startswith(n + " ") for n in names):
         return True
@@ -1032,21 +1166,28 @@ def _is_name_line(line: str, names: tuple[str, ...]) -> bool:
 
 
 def _is_contact(line: str) -> bool:
-    if len(line) > 120:
+    """A signature's contact line: a label ("Tel:", "Pronouns:"), a ``[cid:`` image, or little
+    but a number, a link, an address or a handle. Never a sentence."""
+    words = line.split()
+    if len(line) > 120 or (_SENTENCE_END.search(line) and len(words) > 4):
         return False
-    if (_CONTACT.match(line) and len(line) <= 80) or _POSTCODE.search(line):
+    if _CONTACT.match(line) and len(line) <= 80 and len(words) <= 10:
+        return True
+    if _POSTCODE.search(line) and len(words) <= 6:
         return True
     rest, found = _CONTACT_TOKENS.subn(" ", line)
     letters = sum(3 if _WIDE.match(char) else 1 for char in re.sub(r"[\W\d_]+", "", rest))
-    words = len(re.findall(r"\w+", rest))
-    labelled = words <= 2 or (words == 3 and not _ENDS_COLON.search(rest.strip()))
+    left = rest.strip(" |·•,-–—()[]")
+    count = len(left.split())
+    labelled = count <= 1 or (count <= 2 and left.endswith((":", "：", "|")))
     return bool(found) and labelled and letters <= 24
 
 
 # ---- result
 
 
-def _normalise(lines: list[str]) -> str:
+def tidy(lines: list[str]) -> str:
+    """Lines joined: at most one blank line in a row, none at the ends."""
     out: list[str] = []
     for line in lines:
         if line.strip() or (out and out[-1]):
@@ -1095,7 +1236,7 @@ def command_lines(text: str, limit: int = 30) -> list[str]:
     (bottom-posting) is read after that history.
     """
     _, clean = _clean_lines(text)
-    items = classify(clean)
+    items = classify(clean[:_COMMAND_LINES])  # commands are typed near the top
     typed = _typed_lines(items, clean, 0, limit)
     if not typed:
         typed = _typed_lines(items, clean, _after_leading_quote(items), limit)

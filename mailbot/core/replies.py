@@ -52,7 +52,7 @@ class Extracted:
     raw: str  # the whole text part as read (HTML converted), for review
     needs_review: bool  # see `extract_reply` for the exact rule
     reason: str = ""  # short, for logs and admins
-    signature: tuple[str, ...] = ()  # lines removed as the sender's signature
+    removed: tuple[str, ...] = ()  # the signature block and closing taken off the end
 
 
 def extract_reply(msg: EmailMessage, names: Iterable[str] = ()) -> Extracted:
@@ -79,34 +79,28 @@ def extract_reply(msg: EmailMessage, names: Iterable[str] = ()) -> Extracted:
         raw = _normalise_newlines(body_text(msg))
     except Exception:  # body_text does not raise, but a hostile message must not stop the bot
         raw = ""
-    try:
-        display = sender_address(msg)[0]
-    except Exception:
-        display = ""
+    display = _display_name(msg)
     outcome = new_text(raw, (display, *names))
     if not outcome.text:
         reason = "nothing left after removing quotes" if raw.strip() else "empty message"
-        return Extracted("", raw, True, reason, outcome.signature)
+        return Extracted("", raw, True, reason, outcome.removed)
     return Extracted(outcome.text, raw, bool(outcome.suspicion), outcome.suspicion,
-                     outcome.signature)  # fmt: skip
+                     outcome.removed)  # fmt: skip
 
 
 def extract_learning(msg: EmailMessage, names: Iterable[str] = ()) -> Extracted:
     """What a digest may keep of `msg`: its new text without the closing at the end
     ("Thanks,\nSam", "Diolch yn fawr", the sender's name alone), which the digest's own label
-    replaces. The lines taken off join `signature`, for the privacy gate."""
+    replaces. The lines taken off join `removed`, for the privacy gate."""
     extracted = extract_reply(msg, names)
-    try:
-        display = sender_address(msg)[0]
-    except Exception:
-        display = ""
+    display = _display_name(msg)
     text, closing = strip_closing(extracted.text, (display, *names))
     if text == extracted.text:
         return extracted
-    signature = closing + extracted.signature
+    removed = closing + extracted.removed
     if not text:  # "Thanks!": polite, with nothing to share and nothing to review
-        return Extracted("", extracted.raw, False, "", signature)
-    return Extracted(text, extracted.raw, extracted.needs_review, extracted.reason, signature)
+        return Extracted("", extracted.raw, False, "", removed)
+    return Extracted(text, extracted.raw, extracted.needs_review, extracted.reason, removed)
 
 
 def extract_text(text: str, names: Iterable[str] = ()) -> str:
@@ -128,3 +122,10 @@ def _html_text(html: str) -> str:
 
 def _normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _display_name(msg: EmailMessage) -> str:
+    try:
+        return sender_address(msg)[0]
+    except Exception:  # sender_address does not raise; a hostile header must not stop the bot
+        return ""

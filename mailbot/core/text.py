@@ -2,9 +2,7 @@
 
 `body_text` picks the human-readable part of a message and decodes it without
 ever raising, `html_to_text` flattens HTML (marking quoted history with "> "
-and signatures with "-- "). `command_lines` (from `mailbot.core.reader`, the one reader of
-where typed text ends) keeps only the lines written above any quote, attribution, forwarded
-block, signature or mobile footer.
+and signatures with "-- "); `mailbot.core.reader` reads where the typed text ends.
 Pure functions: no I/O, no clock, stdlib only.
 """
 
@@ -16,9 +14,7 @@ from collections.abc import Iterator
 from email.message import EmailMessage, Message
 from html.parser import HTMLParser
 
-from mailbot.core.reader import command_lines
-
-__all__ = ["body_text", "html_to_text", "command_lines"]
+__all__ = ["body_text", "html_to_text"]
 
 # Guards against pathological MIME trees (e.g. fuzzed or hostile input).
 _MAX_PARTS = 200
