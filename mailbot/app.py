@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from mailbot.clock import Clock, SystemClock
 from mailbot.config import Config
 from mailbot.inbox import ImapInbox, Inbox, MaildirInbox
-from mailbot.outbox import LocalTransport, SmtpTransport, Transport
+from mailbot.outbox import LocalTransport, SmtpTransport, Transport, mailbox_folder
 from mailbot.render import Renderer
 from mailbot.rounds import Rounds
 from mailbot.service import Service
@@ -43,7 +43,7 @@ def build_app(config: Config, clock: Clock | None = None, migrate: bool = False)
 
 def inbox_opener(config: Config) -> Callable[[], Inbox]:
     if config.local is not None and config.imap is None:
-        root = config.local.maildir / config.bot.address
+        root = mailbox_folder(config.local.maildir, config.bot.address)
         return lambda: MaildirInbox(root)
     imap = config.imap
     assert imap is not None

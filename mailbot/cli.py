@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -428,11 +429,16 @@ def read_spreadsheet_text(data: bytes) -> tuple[str, str]:
         return data.decode("cp1252", errors="replace"), "not UTF-8: read as Windows-1252"
 
 
+# A cell (or any part of one a spreadsheet may split off at ; , tab or |) that starts with
+# = + - @ (or a tab or CR) would run as a formula: such a start gets a leading apostrophe.
+_FORMULA_START = re.compile(r"(^|[;,\t|])(\s*)(?=[=+\-@\t\r])")
+
+
 def _spreadsheet_safe(value: Any) -> Any:
-    """A leading = + - @ would make a spreadsheet run the cell as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+    """The value with every would-be formula start neutralised, whatever the delimiter."""
+    if not isinstance(value, str):
+        return value
+    return _FORMULA_START.sub(lambda m: f"{m.group(1)}{m.group(2)}'", value)
 
 
 if __name__ == "__main__":

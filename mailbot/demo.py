@@ -25,6 +25,7 @@ from mailbot.core.roster import parse_roster
 from mailbot.daemon import Daemon
 from mailbot.embedded import EmbeddedSmtp
 from mailbot.errors import MailbotError
+from mailbot.outbox import mailbox_folder
 from mailbot.testing import make_mail, make_reply
 
 BOT = "unmentoring@example.org"
@@ -211,7 +212,7 @@ class Scenario:
     def _new_mail(self, person: str) -> list[EmailMessage]:
         seen = self.seen.setdefault(person, set())
         found = []
-        for path in sorted((self.root / person / "new").iterdir()):
+        for path in sorted((mailbox_folder(self.root, person) / "new").iterdir()):
             if path.name not in seen:
                 seen.add(path.name)
                 found.append(
@@ -220,7 +221,7 @@ class Scenario:
         return [m for m in found if isinstance(m, EmailMessage)]
 
     def last(self, person: str) -> EmailMessage:
-        paths = sorted((self.root / person / "new").iterdir(), key=lambda p: p.name)
+        paths = sorted((mailbox_folder(self.root, person) / "new").iterdir(), key=lambda p: p.name)
         msg = email.message_from_bytes(paths[-1].read_bytes(), policy=email.policy.default)
         assert isinstance(msg, EmailMessage)
         return msg

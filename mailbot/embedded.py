@@ -34,13 +34,18 @@ class LocalDeliveryHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        """Each recipient's mailbox on its own: one that cannot be written to fails alone."""
+        delivered = []
         for recipient in envelope.rcpt_tos:
-            deliver_local(self.root, recipient, envelope.original_content or envelope.content)
-        log.info(
-            "embedded SMTP: delivered mail from %s to %s",
-            envelope.mail_from,
-            ", ".join(envelope.rcpt_tos),
-        )
+            try:
+                deliver_local(self.root, recipient, envelope.original_content or envelope.content)
+                delivered.append(recipient)
+            except OSError as exc:
+                log.warning("embedded SMTP: cannot deliver to %r: %s", recipient, exc)
+        if not delivered:
+            return "451 cannot deliver to these mailboxes now"
+        log.info("embedded SMTP: delivered mail from %s to %s", envelope.mail_from,
+                 ", ".join(delivered))  # fmt: skip
         return "250 Message accepted for delivery"
 
 

@@ -6,7 +6,10 @@ cannot be delivered), following SMTP's own 4xx/5xx split.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import mailbox
+import re
 import smtplib
 import ssl
 from collections.abc import Iterator
@@ -18,6 +21,8 @@ from mailbot.config import SmtpConfig
 from mailbot.errors import OutboxError
 from mailbot.inbox import tls_context
 from mailbot.oauth import TokenError, xoauth2_string
+
+log = logging.getLogger(__name__)
 
 
 class TemporaryFailure(OutboxError):
@@ -140,10 +145,29 @@ def _decode(value: bytes | str) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
+# An address is its own folder name only when it is plainly one: no path, no dot-dot, no
+# character a file system or a shell treats specially. Any other gets a hashed name.
+_PLAIN_ADDRESS = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,63}@[a-z0-9][a-z0-9.-]{0,200}$")
+
+
+def mailbox_folder(root: Path, address: str) -> Path:
+    """The Maildir of `address` under `root`: ``root/<address>/``, or for an address that
+    could be a path (``/dev/null/x@example.org``, ``../x@y``) ``root/x-<hash>/`` with the
+    address written in a file ``address`` inside. Never outside `root`."""
+    address = address.lower()
+    if _PLAIN_ADDRESS.match(address) and ".." not in address:
+        return root / address
+    digest = hashlib.sha256(address.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+    return root / f"x-{digest}"
+
+
 def deliver_local(root: Path, recipient: str, raw: bytes) -> None:
-    """Drop a message into ``root/<address>/``, a Maildir any mail client can open."""
+    """Drop a message into the recipient's Maildir under `root`, which any mail client opens."""
     root.mkdir(parents=True, exist_ok=True)
-    box = mailbox.Maildir(root / recipient.lower(), create=True)
+    folder = mailbox_folder(root, recipient)
+    box = mailbox.Maildir(folder, create=True)
+    if folder.name.startswith("x-"):
+        (folder / "address").write_text(recipient + "\n", encoding="utf-8", errors="replace")
     box.add(raw)
 
 
@@ -152,9 +176,16 @@ class LocalConnection:
         self.root = root
 
     def send(self, mail_from: str, recipients: tuple[str, ...], raw: bytes) -> dict[str, str]:
+        """Deliver to each recipient; one that cannot be written to is that recipient's
+        failure (refused, as an SMTP server would), never the daemon's."""
+        refused: dict[str, str] = {}
         for recipient in recipients:
-            deliver_local(self.root, recipient, raw)
-        return {}
+            try:
+                deliver_local(self.root, recipient, raw)
+            except OSError as exc:
+                log.warning("local delivery to %r failed: %s", recipient, exc)
+                refused[recipient] = f"550 cannot deliver to this local mailbox: {exc.strerror}"
+        return refused
 
 
 class LocalTransport:

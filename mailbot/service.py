@@ -40,6 +40,7 @@ from mailbot.core.commands import (
     parse_line,
 )
 from mailbot.core.digest import parse_moderation
+from mailbot.core.headers import bounded_headers, references_of
 from mailbot.core.headers import header_text as _header
 from mailbot.core.headers import referenced_ids as _referenced_ids
 from mailbot.core.headers import sender_address as _from_address
@@ -304,7 +305,7 @@ class Service:
     def _handle(self, item: InboundItem, now: datetime, content: str) -> tuple[Result, str]:
         if not item.raw:
             return self._too_big(item, now)
-        msg = email.message_from_bytes(item.raw, policy=email.policy.default)
+        msg = email.message_from_bytes(bounded_headers(item.raw), policy=email.policy.default)
         message_id = _header(msg, "Message-ID")[:300]
         if message_id and self.store.message_id_seen(message_id):
             return Result("ignored: duplicate Message-ID"), message_id
@@ -326,7 +327,7 @@ class Service:
     def _too_big(self, item: InboundItem, now: datetime) -> tuple[Result, str]:
         """Over ``max_message_bytes``: set aside unread, with a short answer to a person."""
         outcome = f"set aside: {item.size} bytes is over the size limit"
-        msg = email.message_from_bytes(item.headers, policy=email.policy.default)
+        msg = email.message_from_bytes(bounded_headers(item.headers), policy=email.policy.default)
         message_id = _header(msg, "Message-ID")[:300]
         if message_id and self.store.message_id_seen(message_id):  # answered before a crash
             return Result(outcome, set_aside=True), message_id
@@ -530,6 +531,9 @@ class Service:
         if Verb.leave in verbs or refusal:
             kept = [c for c in commands if c.verb != Verb.confirm]
             return kept or [Command(Verb.leave, text="leave")], None
+        if usable:  # "Confirm please" in the thread: the thread's code, whatever the words
+            commands = [c for c in commands if c.verb != Verb.confirm or c.token]
+            verbs = {c.verb for c in commands}
         if usable and Verb.confirm not in verbs:
             commands = [Command(Verb.confirm, text="confirm"), *commands]
         if Verb.confirm in {c.verb for c in commands} and (pending or Verb.join in verbs):
@@ -1030,7 +1034,7 @@ def _reply_key(item: InboundItem) -> str:
 
 def _reply_headers(msg: EmailMessage) -> tuple[str, str]:
     """(Message-ID, References) of the message being answered, for threading."""
-    return _header(msg, "Message-ID"), _header(msg, "References")
+    return _header(msg, "Message-ID")[:300], references_of(msg)
 
 
 def _only_commands(lines: list[str]) -> bool:

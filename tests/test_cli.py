@@ -308,3 +308,19 @@ def test_check_warns_about_secrets_others_can_read(tmp_path, monkeypatch):
     secret.chmod(0o600)
     _, out, _ = run("check", config=config)
     assert "others can read it" not in out
+
+
+@pytest.mark.parametrize("name", [
+    'Anne;=HYPERLINK("http://x")', "Anne,+1+cmd|' /C calc'!A0", "Anne\t=1+1", "Anne | @SUM(1)",
+    "Anne; -2+3", '=cmd', " @x",
+])  # fmt: skip
+def test_no_part_of_a_csv_cell_can_start_a_formula_under_any_delimiter(name):
+    """Issue #10: a ";" in a name became a formula for spreadsheets that split on ";"."""
+    from mailbot.cli import MEMBER_COLUMNS, format_members
+
+    row = {**dict.fromkeys(MEMBER_COLUMNS, ""), "email": "eve@example.org", "name": name}
+    out = format_members([row], "csv")
+    for delimiter in (",", ";", "\t", "|"):
+        for record in csv.reader(io.StringIO(out), delimiter=delimiter):
+            for cell in record:
+                assert cell.strip(' "')[:1] not in ("=", "+", "-", "@"), (delimiter, cell)

@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
+from mailbot.core.headers import bounded_headers, referenced_ids
 from mailbot.core.roster import parse_roster
 from mailbot.render import Envelope, Rendered, compose
 from mailbot.testing import make_mail, make_reply
@@ -506,3 +507,31 @@ def test_learnings_reach_the_digest_as_text_never_as_markup_or_template(tmp_path
         assert str(escape(learning)) in html
     assert "<script>" not in html and "<img" not in html and "<b>" not in html
     assert "49" not in text and "againagain" not in text
+
+
+# --------------------------------------------------------------------------- bounded parsing
+# Issue #10: 200,000 References (4.4 MB) took 164 s; any header now costs linear time.
+
+HUGE_IDS = " ".join(f"<id{i}@example.org>" for i in range(200_000))
+
+
+@pytest.mark.parametrize("name", ["References", "In-Reply-To", "Content-Type", "Subject",
+                                  "Auto-Submitted", "Message-ID", "To"])  # fmt: skip
+def test_a_megabyte_header_is_cut_before_parsing(name):
+    raw = (f"From: Anne <anne@example.org>\r\nSubject: help\r\n{name}: {HUGE_IDS}\r\n"
+           "Message-ID: <m@example.org>\r\n\r\nhelp\r\n").encode()  # fmt: skip
+    bounded = bounded_headers(raw)
+    assert len(bounded) < 10_000 and bounded.endswith(b"\r\n\r\nhelp\r\n")
+    msg = email.message_from_bytes(bounded, policy=email.policy.default)
+    if name == "References":
+        assert referenced_ids(msg)[-1] == "<id199999@example.org>"  # the newest are kept
+
+
+def test_a_message_with_huge_headers_is_handled_and_answered(tmp_path):
+    world = make_world(tmp_path)
+    raw = ("From: Anne <anne@example.org>\r\nTo: unmentoring@example.org\r\nSubject: help\r\n"
+           f"Message-ID: <m@example.org>\r\nReferences: {HUGE_IDS}\r\n"
+           f"In-Reply-To: {HUGE_IDS[:100_000]}\r\n\r\nhelp\r\n").encode()  # fmt: skip
+    world.receive(raw)
+    [reply] = world.mail_to("anne@example.org")
+    assert len(str(reply["References"])) < 2_000

@@ -551,3 +551,16 @@ def test_join_in_subject_and_body_is_one_confirmation(world):
     assert len(world.mail_to("anne@example.org")) == 1
     assert len(list(world.store.db.query("select * from tokens"))) == 1
     assert world.store.get_member("anne@example.org").org == "Example Council"
+
+
+@pytest.mark.parametrize("subject, text", [
+    ("Confirm please", ""), ("Confirm", "yes please"), ("confirm", ""), ("Re: hello", "ok"),
+    ("Confirm it", "confirm"),
+])  # fmt: skip
+def test_any_reply_in_the_confirmation_thread_confirms(world, subject, text):
+    """Issue #10: "Confirm please" (no code) left one threaded reply in three pending."""
+    world.receive(make_mail(ANNE, "join"))
+    asked = world.last_to("anne@example.org")
+    thread = {"In-Reply-To": str(asked["Message-ID"]), "References": str(asked["Message-ID"])}
+    world.receive(make_mail(ANNE, subject, text, headers=thread))
+    assert world.state("anne@example.org") == "active"

@@ -19,7 +19,7 @@ from email.utils import getaddresses
 from enum import StrEnum
 
 from mailbot.core import robot_markers as markers
-from mailbot.core.headers import sender_address
+from mailbot.core.headers import header_text, sender_address
 from mailbot.core.text import body_text
 
 __all__ = ["Sender", "Verdict", "classify"]
@@ -245,12 +245,9 @@ def _has(msg: Message, name: str) -> bool:
 
 
 def _header(msg: Message, name: str) -> str:
-    """The header as text with whitespace collapsed, or "" when absent or unparsable."""
-    try:
-        value = msg.get(name)
-        return "" if value is None else " ".join(str(value).split())
-    except Exception:
-        return ""
+    """The header as text with whitespace collapsed, or "" when absent or unparsable; bounded
+    (`header_text`), so a megabyte header costs no more than a normal one."""
+    return header_text(msg, name)
 
 
 def _flagged(msg: Message, name: str) -> bool:
