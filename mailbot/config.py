@@ -95,6 +95,9 @@ class LimitsConfig:
     replies_per_day: int = 10
     help_per_day: int = 3
     confirmations_per_day: int = 3
+    # joining confirmations to new addresses, all together: a flood of forged joins cannot
+    # fill the hour's sending for everyone else
+    joins_per_hour: int = 100
     max_message_bytes: int = 10_000_000
     sent_per_hour: int = 500  # recipients a rolling hour, all mail together: a loop's ceiling
     failed_attempts: int = 3  # tries before a message that breaks processing is set aside
@@ -216,6 +219,7 @@ def parse_config(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -
         replies_per_day=r.integer("limits", "replies_per_day", 10, low=1),
         help_per_day=r.integer("limits", "help_per_day", 3, low=0),
         confirmations_per_day=r.integer("limits", "confirmations_per_day", 3, low=1),
+        joins_per_hour=r.integer("limits", "joins_per_hour", 100, low=1),
         max_message_bytes=r.integer("limits", "max_message_bytes", 10_000_000, low=1000),
         sent_per_hour=r.integer("limits", "sent_per_hour", 500, low=1),
         failed_attempts=r.integer("limits", "failed_attempts", 3, low=1, high=20),

@@ -716,6 +716,11 @@ class Service:
             >= self.config.limits.confirmations_per_day
         ):
             return "confirm rate-limited"
+        if not imported and self.store.topic_count("confirm", now - timedelta(hours=1)) >= (
+            self.config.limits.joins_per_hour
+        ):  # an organiser's import is not a flood
+            log.warning("joins_per_hour reached: no confirmation to %s this hour", sender)
+            return "confirm held: too many joins this hour"
         token = self.make_token()
         message_id = self._message_id("confirm")
         expires = now + timedelta(days=TOKEN_DAYS)
@@ -925,6 +930,7 @@ class Service:
     ) -> SendReport:
         report = SendReport()
         now = self.clock.now()
+        self.store.prune_limit_marks(now - timedelta(days=2))  # the longest window is a day
         due = self.store.due_mail(now, limit)
         budget = self._hourly_budget(now)
         if not due or budget <= 0:
@@ -947,10 +953,20 @@ class Service:
                         budget -= len(mail.recipients)
                     due = self.store.due_mail(now, limit)
         except TemporaryFailure as exc:  # could not connect at all: everything waits
+            # No message failed, the server did: none gets a back-off of its own, so all go
+            # at the first cycle the server answers again (issue #10). Only age gives up.
             log.warning("SMTP unavailable, %d message(s) stay queued: %s", len(due), exc)
             for mail in due:
-                self._retry(mail, str(exc), report)
+                if self._too_old(mail, now):
+                    self.store.mark_failed(mail.id, f"gave up retrying: {exc}")
+                    report.failed += 1
+                else:
+                    report.retrying += 1
         return report
+
+    def _too_old(self, mail: QueuedMail, now: datetime) -> bool:
+        hours = self.config.smtp.retry_for_hours if self.config.smtp else 96
+        return now >= datetime.fromisoformat(mail.created_at) + timedelta(hours=hours)
 
     def _hourly_budget(self, now: datetime) -> int:
         """Recipients we may still send to this rolling hour. The cap holds mail back rather
@@ -998,10 +1014,7 @@ class Service:
 
     def _retry(self, mail: QueuedMail, error: str, report: SendReport) -> None:
         now = self.clock.now()
-        give_up = datetime.fromisoformat(mail.created_at) + timedelta(
-            hours=self.config.smtp.retry_for_hours if self.config.smtp else 96
-        )
-        if now >= give_up:
+        if self._too_old(mail, now):
             self.store.mark_failed(mail.id, f"gave up retrying: {error}")
             report.failed += 1
             return

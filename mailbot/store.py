@@ -6,6 +6,7 @@ Times are stored as ISO 8601 strings in UTC with second precision, so they sort 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 import sqlite3
@@ -232,6 +233,17 @@ def m005_owner_confirms(db: sqlite_utils.Database) -> None:
     db.table("tokens").add_column("action", str)
 
 
+@migrations()
+def m006_limits_outlive_forget(db: sqlite_utils.Database) -> None:
+    # Mail counted against an address's daily limits, by a keyed hash of the address only:
+    # `forget` erases the address everywhere else, and the limit still holds for its window.
+    db.table("limit_marks").create({"key": str, "topic": str, "at": str})
+    db.table("limit_marks").create_index(["key", "at"])
+    db.table("limit_marks").create_index(["at"])
+    db.table("settings").insert({"key": "limit_secret", "value": secrets.token_hex(32)},
+                                replace=True)  # fmt: skip
+
+
 def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -268,6 +280,7 @@ class QueuedMail:
 class SqliteStore:
     def __init__(self, path: Path):
         self.path = path
+        self._secret: bytes | None = None
         try:
             conn = sqlite3.connect(str(path), timeout=30)
         except sqlite3.Error as exc:
@@ -1035,7 +1048,26 @@ class SqliteStore:
             {"outbox_id": outbox_id, "email": r, "topic": mail.topic, "created_at": stamp(now)}
             for r in mail.recipients
         )
+        self.db.table("limit_marks").insert_all(
+            {"key": self._limit_key(r), "topic": mail.topic, "at": stamp(now)}
+            for r in mail.recipients
+        )
         return True
+
+    def _limit_key(self, email: str) -> str:
+        """A keyed hash of an address: it counts mail, and says no more about whom to."""
+        if self._secret is None:
+            self._secret = (self.setting("limit_secret") or "").encode()
+        return hmac.new(self._secret, email.lower().encode(), hashlib.sha256).hexdigest()
+
+    def topic_count(self, topic: str, since: datetime) -> int:
+        """Messages of one topic queued to anyone since then."""
+        rows = self.db.query("select count(*) as n from limit_marks where topic = ? and at >= ?",
+                             [topic, stamp(since)])  # fmt: skip
+        return int(next(rows)["n"])
+
+    def prune_limit_marks(self, before: datetime) -> None:
+        self.db.execute("delete from limit_marks where at < ?", [stamp(before)])
 
     def due_mail(self, now: datetime, limit: int) -> list[QueuedMail]:
         rows = self.db.query(
@@ -1158,9 +1190,10 @@ class SqliteStore:
         )
 
     def mail_count(self, email: str, since: datetime, topics: tuple[str, ...] = ()) -> int:
-        """Messages queued for ``email`` since then (of these topics, if given)."""
-        sql = "select count(*) as n from outbox_recipients where email = ? and created_at >= ?"
-        params: list[object] = [email, stamp(since)]
+        """Messages queued for ``email`` since then (of these topics, if given); counted by
+        the keyed hash, so a `forget` in between does not reset the count."""
+        sql = "select count(*) as n from limit_marks where key = ? and at >= ?"
+        params: list[object] = [self._limit_key(email), stamp(since)]
         if topics:
             sql += f" and topic in ({','.join('?' * len(topics))})"
             params.extend(topics)

@@ -53,6 +53,7 @@ def write_config(directory: Path, server: DovecotServer, sink: SmtpSink, **extra
 address = "{BOT}"
 name = "UnMentoring"
 database = "mailbot.db"
+authserv_id = "mx.example.org"
 
 [imap]
 host = "{server.host}"

@@ -130,7 +130,9 @@ def _joins_and_commands() -> tuple[EmailMessage, ...]:
     return (
         make_mail("Anne Person <anne@example.org>", "join", "org: Example Council"),
         make_mail("Bob Smith <bob@example.net>", "status"),
-        make_mail("Carl Jones <carl@example.com>", "pause"),
+        # The receiving server vouched for these two (issue #10): their changes act at once.
+        make_mail("Carl Jones <carl@example.com>", "pause", headers={
+            "Authentication-Results": "mx.example.org; dmarc=pass header.from=example.com"}),
         make_mail("Erin Ek <erin@example.net>", f"confirm {TOKEN}"),
         make_mail(
             "Dan Brown <dan@example.co.uk>",
@@ -139,7 +141,8 @@ def _joins_and_commands() -> tuple[EmailMessage, ...]:
             headers={"Auto-Submitted": "auto-replied"},
         ),
         make_mail("Fay Far <fay@example.org>", "join", "long words " * 300),  # over the limit
-        make_mail("Gus Grey <gus@example.edu>", "leave"),
+        make_mail("Gus Grey <gus@example.edu>", "leave", headers={
+            "Authentication-Results": "mx.example.org; dmarc=pass header.from=example.edu"}),
     )
 
 
@@ -365,7 +368,7 @@ def run_case(scenario: Scenario, template: Path, directory: Path, server: Doveco
     if scenario.admins:
         text = text.replace(
             'name = "UnMentoring"',
-            f'name = "UnMentoring"\nadmins = ["{BOSS}"]\nauthserv_id = "mx.example.org"',
+            f'name = "UnMentoring"\nadmins = ["{BOSS}"]',
         )
     proxy = None
     if scenario.no_move:

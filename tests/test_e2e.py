@@ -59,6 +59,12 @@ def exchange(cli: Cli, dovecot, sink, msg: EmailMessage) -> EmailMessage:
     return reply
 
 
+def verified(msg: EmailMessage) -> EmailMessage:
+    """As the receiving server marks mail it checked: its verdict on top."""
+    msg["Authentication-Results"] = "mx.example.org; dmarc=pass header.from=example.org"
+    return msg
+
+
 def text(msg: EmailMessage) -> str:
     part = msg.get_body(("plain",))
     assert part is not None
@@ -79,23 +85,28 @@ def test_membership_lifecycle_by_email(setup):
     status = exchange(cli, dovecot, sink, make_mail(ANNE, "status"))
     assert "active member" in text(status) and "Example Council" in text(status)
 
-    paused = exchange(cli, dovecot, sink, make_mail(ANNE, "Re: x", "pause\n\n-- \nAnne"))
+    paused = exchange(cli, dovecot, sink,
+                      verified(make_mail(ANNE, "Re: x", "pause\n\n-- \nAnne")))  # fmt: skip
     assert "paused" in text(paused)
     assert cli.members() == {"anne@example.org": "paused"}
 
-    exchange(cli, dovecot, sink, make_mail(ANNE, "resume"))
+    exchange(cli, dovecot, sink, verified(make_mail(ANNE, "resume")))
     assert cli.members() == {"anne@example.org": "active"}
 
-    left = exchange(cli, dovecot, sink, make_mail(ANNE, "leave"))
+    # Unverified (no verdict from the receiving server): the owner is asked first.
+    asked = exchange(cli, dovecot, sink, make_mail(ANNE, "leave"))
+    assert "Please confirm: leave" in str(asked["Subject"])
+    assert cli.members() == {"anne@example.org": "active"}
+    left = exchange(cli, dovecot, sink, make_reply(asked, ANNE, "yes"))
     assert "You've left" in text(left)
     assert cli.members() == {"anne@example.org": "left"}
 
     for msg in sink.messages:
         assert msg["Auto-Submitted"] == "auto-replied"
         assert msg["List-Unsubscribe"] == "<mailto:unmentoring@example.org?subject=leave>"
-    assert len({m["Message-ID"] for m in sink.messages}) == len(sink.messages) == 6
+    assert len({m["Message-ID"] for m in sink.messages}) == len(sink.messages) == 7
     assert folder_count(dovecot, "INBOX") == 0
-    assert folder_count(dovecot, "Processed") == 6
+    assert folder_count(dovecot, "Processed") == 7
 
 
 def test_robots_and_failures_get_no_reply_and_lose_nothing(setup):
@@ -260,7 +271,7 @@ def test_round_follow_ups_replies_moderation_and_digest(setup, tmp_path):
         f.write("\n[digest]\nmoderation = true\n")
     text = cli.config.read_text().replace(
         'name = "UnMentoring"',
-        'name = "UnMentoring"\nadmins = ["boss@example.org"]\nauthserv_id = "mx.example.org"'
+        'name = "UnMentoring"\nadmins = ["boss@example.org"]'
     )
     cli.config.write_text(text)
     roster = tmp_path / "people.csv"
@@ -272,7 +283,9 @@ def test_round_follow_ups_replies_moderation_and_digest(setup, tmp_path):
         cli, dovecot, sink, make_mail("Rita Reader <reader@example.com>", "subscribe digest")
     )
     exchange(cli, dovecot, sink, make_reply(confirm, "Rita Reader <reader@example.com>", "yes"))
-    exchange(cli, dovecot, sink, make_mail("Dan Brown <dan@example.co.uk>", "digest off"))
+    digest_off = make_mail("Dan Brown <dan@example.co.uk>", "digest off")
+    digest_off["Authentication-Results"] = "mx.example.org; dmarc=pass header.from=example.co.uk"
+    exchange(cli, dovecot, sink, digest_off)
     cli("pair")
     cli("followup")
     sink.clear()

@@ -20,7 +20,7 @@ from mailbot.rounds import Rounds
 from mailbot.service import Service
 from mailbot.store import SqliteStore
 from mailbot.testing import FakeInbox, FixedClock, RecordingTransport, make_mail, make_reply
-from tests.helpers import ANNE, World, body, confirm_by_reply
+from tests.helpers import ANNE, World, body, confirm_by_reply, make_world
 
 PASS = "mx.example.org; spf=pass smtp.mailfrom=example.org; dmarc=pass header.from=example.org"
 FAIL = "mx.example.org; spf=fail smtp.mailfrom=evil.test; dmarc=fail header.from=example.org"
@@ -164,3 +164,31 @@ def test_one_email_asks_for_all_the_held_changes_and_answers_the_rest(world):
 def test_joining_needs_no_verification_it_is_confirmed_by_reply_already(world):
     world.receive(make_mail("Cat Person <cat@example.com>", "join"))
     assert world.state("cat@example.com") == "pending"
+
+
+def test_limits_outlive_forget(tmp_path):
+    """Issue #10: 30 forged join + forget pairs sent 30 mails to one victim in 45 s."""
+    world = make_world(tmp_path)
+    victim = "Victim <victim@example.net>"
+    for _ in range(10):
+        world.receive(make_mail(victim, "join"))
+        world.service.forget_member("victim@example.net", world.clock.now(), "test")
+    confirmations = [m for m in world.mail_to("victim@example.net")
+                     if m["X-Mailbot-Kind"] == "confirm"]  # fmt: skip
+    assert len(confirmations) == world.config.limits.confirmations_per_day
+    rows = list(world.store.db.query("select * from limit_marks"))
+    assert rows and all("victim" not in str(row) for row in rows)  # only a keyed hash
+
+
+def test_a_join_flood_cannot_delay_members_mail(tmp_path):
+    """Issue #10: 1,000 forged joins queued 1,000 confirmations ahead of everyone's mail."""
+    world = make_world(tmp_path, limits={"joins_per_hour": 20, "sent_per_hour": 60})
+    rows, _ = parse_roster("email\nanne@example.org\nbob@example.net\n")
+    world.service.import_members(rows, confirmed=True)
+    for n in range(200):
+        world.inbox.deliver(make_mail(f"victim{n}@example.net", "join"))
+    world.service.poll(world.inbox)
+    world.rounds.run("r1")  # two intros queued behind the flood
+    world.service.send(world.transport)
+    kinds = [m["X-Mailbot-Kind"] for m in world.transport.messages()]
+    assert kinds.count("confirm") == 20 and kinds.count("intro") >= 1
