@@ -70,19 +70,22 @@ class Daemon:
         self.next_poll = 0.0
 
     def cycle(self) -> None:
+        """Poll, run what is due, send. A database that cannot be written (locked by a backup,
+        a full disk) stops the cycle, not the daemon: the next one tries again."""
         service = self.app.service
         try:
             if self.monotonic() >= self.next_poll:
                 self._poll()
-        except sqlite3.OperationalError as exc:  # e.g. locked by a backup: the next cycle retries
-            log.error("database busy, will try again next cycle: %s", exc)
+            if not self.stop.is_set():
+                service.resume_due()
+                self.app.rounds.run_due()
+                service.learnings.send_due_followups()
+                service.digests.run_due()
+            sent = service.send(self.app.transport, self.stop.is_set)
+        except sqlite3.Error as exc:
+            service.note_store_trouble(exc)
             return
-        if not self.stop.is_set():
-            service.resume_due()
-            self.app.rounds.run_due()
-            service.learnings.send_due_followups()
-            service.digests.run_due()
-        sent = service.send(self.app.transport, self.stop.is_set)
+        service.note_store_ok()
         if sent.sent or sent.retrying or sent.failed:
             log.info("send: %d sent, %d to retry, %d failed", sent.sent, sent.retrying, sent.failed)
 

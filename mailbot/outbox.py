@@ -136,9 +136,16 @@ class SmtpTransport:
         return client
 
     def check(self) -> str:
+        """What was done, exactly: a login only when one was configured (issue #10)."""
+        c = self.config
         with self.connect() as conn:
             conn.client.noop()
-        return f"logged in to {self.config.host}:{self.config.port}"
+        tls = {"ssl": " over TLS", "starttls": " with STARTTLS"}.get(c.security, "")
+        if c.auth == "xoauth2":
+            return f"logged in to {c.host}:{c.port}{tls} as {c.username} (XOAUTH2)"
+        if c.username:
+            return f"logged in to {c.host}:{c.port}{tls} as {c.username}"
+        return f"connected to {c.host}:{c.port}{tls}; no login (no username set)"
 
 
 def _decode(value: bytes | str) -> str:

@@ -126,6 +126,7 @@ class Service:
         self.renderer = renderer
         self.clock = clock
         self.make_token = make_token
+        self.store_trouble: tuple[datetime, str] | None = None  # since when, and why
         self.learnings = Learnings(config, store, renderer, clock)
         self.digests = Digests(config, store, renderer, clock)
         self.bounces = Bounces(config, store, renderer, clock)
@@ -155,7 +156,14 @@ class Service:
                 results = [
                     (item, self._process_safely(item)) for item in _until(batch, should_stop)
                 ]
-            except Exception:  # the database failed, not a message: nobody is to blame
+            except sqlite3.Error as exc:  # the database failed, not a message: nobody's fault
+                self.note_store_trouble(exc)
+                try:
+                    self._in_hand([])
+                except sqlite3.Error:
+                    pass  # a full disk: the trouble noted above spares the batch the blame
+                raise
+            except Exception:
                 self._in_hand([])
                 raise
             for item, result in results:
@@ -178,6 +186,33 @@ class Service:
                 break
         return report
 
+    def note_store_trouble(self, exc: Exception) -> None:
+        """The database cannot be written (a full disk, most often): one ERROR line for the
+        whole spell, not one a poll; `note_store_ok` tells the admins once it is over."""
+        if self.store_trouble is None:
+            self.store_trouble = (self.clock.now(), str(exc)[:200])
+            log.error("the database cannot be written (%s): mail waits until it can", exc)
+
+    def note_store_ok(self) -> None:
+        """After a spell of trouble: shrink the write-ahead log, so that the space just freed
+        is not taken back, and tell the admins, once, what happened."""
+        if self.store_trouble is None:
+            return
+        since, error = self.store_trouble
+        try:
+            self.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            now = self.clock.now()
+            with self.store.atomic():
+                alert_admins(self.config, self.store, self.renderer,
+                             f"store-trouble:{stamp(since)}", "admin_store",
+                             {"since": stamp(since), "until": stamp(now), "error": error,
+                              "database": str(self.config.bot.database)}, now)  # fmt: skip
+        except sqlite3.Error as exc:
+            log.warning("the database is still in trouble: %s", exc)
+            return
+        log.info("the database can be written again (it could not since %s)", stamp(since))
+        self.store_trouble = None
+
     def _in_hand(self, batch: list[InboundItem]) -> None:
         """Note the batch being handled, so that if the process dies on a message (out of
         memory, a crash in C code, the OOM killer) the next poll knows which one it was."""
@@ -196,6 +231,8 @@ class Service:
         every time is set aside after ``failed_attempts`` tries instead of killing it forever.
         (Killed for another reason, an innocent message loses one try of several.)"""
         batch = json.loads(self.store.setting("poll_in_hand") or "[]")
+        if self.store_trouble is not None:
+            batch = []  # the database stopped us, not a message: nobody is blamed
         suspect = next((k for k in batch if self.store.inbound_outcome(*k) is None), None)
         with self.store.atomic():
             if suspect is not None:

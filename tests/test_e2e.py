@@ -126,7 +126,8 @@ def test_robots_and_failures_get_no_reply_and_lose_nothing(setup):
 def test_check_logs_in_to_both_servers(setup):
     cli, _, _ = setup
     out = cli("check")
-    assert "ok    inbox imap:" in out and "ok    smtp: logged in" in out
+    assert "ok    inbox imap:" in out and "ok    smtp: connected to" in out
+    assert "no login (no username set)" in out  # it says exactly what it did (issue #10)
 
 
 def test_smtp_outage_keeps_the_reply_queued_until_the_server_is_back(setup):

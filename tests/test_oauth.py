@@ -351,7 +351,8 @@ def test_check_logs_in_with_xoauth2_from_the_config(
     with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="mail.log"):
         lines, _ = run_checks(config)
     assert any(line.startswith("ok    inbox imap:") for line in lines), lines
-    assert f"ok    smtp: logged in to 127.0.0.1:{oauth_sink.port}" in lines
+    assert any(line.startswith(f"ok    smtp: logged in to 127.0.0.1:{oauth_sink.port}")
+               and "(XOAUTH2)" in line for line in lines)  # fmt: skip
     assert "AUTHENTICATE" in caplog.text and "AUTH XOAUTH2" in caplog.text  # logged, redacted
     assert "cfg-1" not in caplog.text and "smtp-secret-token" not in caplog.text
     assert "smtp-secret-token" not in repr(config)
