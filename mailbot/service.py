@@ -40,7 +40,7 @@ from mailbot.core.commands import (
     parse_line,
 )
 from mailbot.core.digest import parse_moderation
-from mailbot.core.headers import bounded_headers, references_of
+from mailbot.core.headers import bounded_headers, bounded_message, references_of
 from mailbot.core.headers import header_text as _header
 from mailbot.core.headers import referenced_ids as _referenced_ids
 from mailbot.core.headers import sender_address as _from_address
@@ -342,7 +342,7 @@ class Service:
     def _handle(self, item: InboundItem, now: datetime, content: str) -> tuple[Result, str]:
         if not item.raw:
             return self._too_big(item, now)
-        msg = email.message_from_bytes(bounded_headers(item.raw), policy=email.policy.default)
+        msg = email.message_from_bytes(bounded_message(item.raw), policy=email.policy.default)
         message_id = _header(msg, "Message-ID")[:300]
         if message_id and self.store.message_id_seen(message_id):
             return Result("ignored: duplicate Message-ID"), message_id

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from mailbot.core.headers import bounded_headers, referenced_ids
+from mailbot.core.headers import bounded_headers, bounded_message, referenced_ids
 from mailbot.core.roster import parse_roster
 from mailbot.render import Envelope, Rendered, compose
 from mailbot.testing import make_mail, make_reply
@@ -535,3 +535,19 @@ def test_a_message_with_huge_headers_is_handled_and_answered(tmp_path):
     world.receive(raw)
     [reply] = world.mail_to("anne@example.org")
     assert len(str(reply["References"])) < 2_000
+
+
+def test_thousands_of_mime_parts_are_cut_before_parsing(tmp_path):
+    """The email package takes seconds for thousands of parts and recurses into nested ones
+    until Python gives up; no person's reply has them."""
+    parts = "".join(f"--b\r\nContent-Type: text/plain\r\n\r\npart {i}\r\n" for i in range(5000))
+    raw = ("From: Anne <anne@example.org>\r\nSubject: help\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/mixed; boundary=b\r\n\r\n" + parts + "--b--\r\n").encode()
+    nested = ("From: Anne <anne@example.org>\r\nSubject: help\r\n" + "".join(
+        f"Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n" for i in range(20000)
+    ) + "help\r\n").encode()  # fmt: skip
+    for message in (raw, nested):
+        assert bounded_message(message).count(b"\n--") <= 400
+    world = make_world(tmp_path)
+    world.receive(raw, nested)
+    assert len(world.mail_to("anne@example.org")) == 2  # both answered, neither set aside

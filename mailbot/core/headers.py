@@ -98,6 +98,23 @@ def bounded_headers(raw: bytes) -> bytes:
     return b"".join(_bounded_field(field) for field in fields) + body
 
 
+_MAX_PART_LINES = 400  # boundary-like lines kept: a person's mail has a handful of parts
+
+
+def bounded_message(raw: bytes) -> bytes:
+    """`raw` with bounded headers (`bounded_headers`) and cut after 400 lines that look like
+    MIME boundaries: the email package's parser takes seconds for thousands of parts and
+    recurses into nested ones until Python gives up, and no person's reply has them."""
+    raw = bounded_headers(raw)
+    count = start = 0
+    while (found := raw.find(b"\n--", start)) >= 0:
+        count += 1
+        if count > _MAX_PART_LINES:
+            return raw[: found + 1]
+        start = found + 3
+    return raw
+
+
 def _bounded_field(field: bytes) -> bytes:
     name, _, value = field.partition(b":")
     limit = _MIME_BYTES if name.strip().lower().startswith(b"content-") else _HEADER_BYTES

@@ -51,9 +51,13 @@ _MIME_PLUMBING = re.compile(
 )
 
 
+# HTML converted: what a person types comes first, and the reader reads no further anyway.
+_MAX_HTML = 150_000
+
+
 def _html_body(html: str) -> str:
     try:
-        return html_to_text(html)
+        return html_to_text(html[:_MAX_HTML])
     except Exception:  # the converter is tolerant, but a bad body must never stop the bot
         return ""
 
