@@ -315,6 +315,16 @@ def test_round_follow_ups_replies_moderation_and_digest(setup, tmp_path):
     cli("send")
     assert [m["X-Mailbot-Kind"] for m in sink.messages] == ["notice"]
     sink.clear()
+    # Issue #10: the receiving server's genuine fail on top, the sender's own "pass" with the
+    # same id below it: only the topmost trusted verdict counts.
+    stacked = make_reply(preview, "Boss <boss@example.org>", "approve")
+    stacked["Authentication-Results"] = "mx.example.org; dmarc=fail header.from=example.org"
+    stacked["Authentication-Results"] = "mx.example.org; dmarc=pass header.from=example.org"
+    append(dovecot, stacked)
+    cli("poll")
+    cli("send")
+    assert not [m for m in sink.messages if m["X-Mailbot-Kind"] == "digest"]
+    sink.clear()
     approval = make_reply(preview, "Boss <boss@example.org>", "approve")
     # what the receiving MX adds above the message after checking DKIM, SPF and DMARC
     approval["Authentication-Results"] = (

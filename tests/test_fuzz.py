@@ -28,8 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
+from mailbot.core.authres import check_sender
 from mailbot.core.headers import bounded_headers, bounded_message, referenced_ids
 from mailbot.core.roster import parse_roster
+from mailbot.outbox import LocalTransport
 from mailbot.render import Envelope, Rendered, compose
 from mailbot.testing import make_mail, make_reply
 from tests.helpers import BOT, World, body, make_world
@@ -551,3 +553,55 @@ def test_thousands_of_mime_parts_are_cut_before_parsing(tmp_path):
     world = make_world(tmp_path)
     world.receive(raw, nested)
     assert len(world.mail_to("anne@example.org")) == 2  # both answered, neither set aside
+
+
+# --------------------------------------------------------------------------- issue #10 shapes
+
+path_parts = st.lists(st.sampled_from(["..", ".", "/", "x", "dev", "null", "~", "%2f", "-", "_"]),
+                      min_size=1, max_size=6).map("".join)  # fmt: skip
+
+
+@FUZZ
+@given(path_parts)
+def test_path_like_senders_never_reach_outside_the_mail_folder(local):
+    """Whatever the local part, the bot's answer lands inside [local] maildir or nowhere."""
+    with fresh_world() as world:
+        root = world.config.local.maildir
+        world.receive(make_mail(f"x <{local}@example.org>", "help"))
+        world.service.send(LocalTransport(root))
+        outside = [p for p in root.parent.rglob("*") if not p.is_relative_to(root)
+                   and p.name not in ("mailbot.db", "mailbot.db-wal", "mailbot.db-shm",
+                                      "mailbot.db.lock", "mailbot.toml")]  # fmt: skip
+        assert outside == []
+
+
+verdicts = st.lists(st.sampled_from([
+    "mx.example.org; dmarc=pass header.from=example.org",
+    "mx.example.org; dmarc=fail header.from=example.org",
+    "mx.example.org; dkim=pass header.d=example.org",
+    "mx.example.org; none",
+    "evil.test; dmarc=pass header.from=example.org",
+]), max_size=4)  # fmt: skip
+
+
+@FUZZ
+@given(verdicts)
+def test_only_the_topmost_trusted_verdict_decides(headers):
+    """Whatever the sender stacks below, the topmost header with the trusted id decides."""
+    msg = make_mail("Anne <anne@example.org>", "pause")
+    for value in headers:
+        msg["Authentication-Results"] = value
+    trusted = [h for h in headers if h.startswith("mx.example.org;")]
+    expected = bool(trusted) and "dmarc=pass" in trusted[0]
+    check = check_sender(msg, "example.org", "dmarc", "mx.example.org")
+    assert check.verified is expected
+    assert check.failing is (bool(trusted) and "dmarc=fail" in trusted[0])
+
+
+@settings(FUZZ, max_examples=10)
+@given(st.integers(min_value=5, max_value=60))
+def test_a_flood_of_joins_queues_at_most_the_hourly_budget(count):
+    with fresh_world(limits={"joins_per_hour": 4}) as world:
+        world.receive(*[make_mail(f"v{n}@example.net", "join") for n in range(count)])
+        kinds = [m["X-Mailbot-Kind"] for m in world.transport.messages()]
+        assert kinds.count("confirm") == 4
