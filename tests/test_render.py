@@ -36,6 +36,10 @@ CONTEXT = {
     "token": "abcdefghijklmnopqrstuvwx",
     "expires": "Monday 9 November 2026",
     "changes": ["pause", "phone: 01632 960000"],
+    "since": "2026-11-02T09:00:00+00:00",
+    "until": "2026-11-02T11:00:00+00:00",
+    "error": "database or disk is full",
+    "database": "mailbot.db",
     "forget": False,
 }
 
