@@ -172,8 +172,9 @@ def deliver_local(root: Path, recipient: str, raw: bytes) -> None:
     """Drop a message into the recipient's Maildir under `root`, which any mail client opens."""
     root.mkdir(parents=True, exist_ok=True)
     folder = mailbox_folder(root, recipient)
+    new = not folder.exists()
     box = mailbox.Maildir(folder, create=True)
-    if folder.name.startswith("x-"):
+    if new and folder.name.startswith("x-"):
         (folder / "address").write_text(recipient + "\n", encoding="utf-8", errors="replace")
     box.add(raw)
 

@@ -472,8 +472,9 @@ class Service:
         self.store.use_token(row["token_hash"], now)
         action = json.loads(row["action"])
         member = self.store.get_member(sender)
-        if row["expires_at"] < stamp(now) or is_denial(lines):
-            why = "expired" if row["expires_at"] < stamp(now) else "cancelled"
+        expired = row["expires_at"] < stamp(now)
+        if expired or is_denial(lines):
+            why = "expired" if expired else "cancelled"
             detail = {"detail": "nothing changed", "command": ", ".join(action["verbs"])}
             self._notice(key, sender, member, [(f"notice/action_{why}", detail)], [], reply_to,
                          now)  # fmt: skip
@@ -499,19 +500,16 @@ class Service:
             >= self.config.limits.confirmations_per_day
         ):
             return "confirm-action rate-limited"
-        token = self.make_token()
-        message_id = self._message_id("confirm")
-        expires = now + timedelta(days=TOKEN_DAYS)
-        verbs = sorted({c.verb.value for c in reply.held})
         subject, lines = asked
-        action = {"subject": subject, "lines": lines, "verbs": verbs}
-        self.store.add_token(token, sender, message_id, now, expires, action=action)
+        verbs = sorted({c.verb.value for c in reply.held})
+        token, message_id, expires = self._new_code(
+            sender, now, {"subject": subject, "lines": lines, "verbs": verbs}
+        )
         context = self._context(
             reply.member, sender, now, token=token,
             changes=[c.text or c.verb.value for c in reply.held],
             forget=any(c.verb == Verb.forget for c in reply.held),
-            expires=expires.astimezone(self.config.tz).strftime("%A %-d %B %Y, %H:%M %Z"),
-            **extra,
+            expires=expires, **extra,
         )  # fmt: skip
         rendered = self.renderer.render("confirm_action", context)
         return self._queue(f"{key}:confirm-action", "confirm", "confirm-action", sender,
@@ -758,10 +756,7 @@ class Service:
         ):  # an organiser's import is not a flood
             log.warning("joins_per_hour reached: no confirmation to %s this hour", sender)
             return "confirm held: too many joins this hour"
-        token = self.make_token()
-        message_id = self._message_id("confirm")
-        expires = now + timedelta(days=TOKEN_DAYS)
-        self.store.add_token(token, sender, message_id, now, expires)
+        token, message_id, expires = self._new_code(sender, now)
         context = self._context(
             member,
             sender,
@@ -769,7 +764,7 @@ class Service:
             token=token,
             imported=imported,
             detail=outcome.detail,
-            expires=expires.astimezone(self.config.tz).strftime("%A %-d %B %Y, %H:%M %Z"),
+            expires=expires,
             **(extra or {}),
         )
         rendered = self.renderer.render("confirm", context)
@@ -783,6 +778,18 @@ class Service:
             reply_to,
             now,
             message_id,
+        )
+
+    def _new_code(self, sender: str, now: datetime,
+                  action: dict[str, Any] | None = None) -> tuple[str, str, str]:  # fmt: skip
+        """A confirmation code for `sender` (with the held change it confirms, if any): the
+        code, the Message-ID of the email that carries it, and when it expires, as shown."""
+        token = self.make_token()
+        message_id = self._message_id("confirm")
+        expires = now + timedelta(days=TOKEN_DAYS)
+        self.store.add_token(token, sender, message_id, now, expires, action=action)
+        return token, message_id, expires.astimezone(self.config.tz).strftime(
+            "%A %-d %B %Y, %H:%M %Z"
         )
 
     def _single(

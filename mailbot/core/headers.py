@@ -138,13 +138,15 @@ def referenced_ids(msg: Message) -> list[str]:
 
     Read raw and bounded: the email package parses a References of 200,000 ids in minutes
     (quadratic), and a reply needs only the newest few."""
-    in_reply_to = (_raw(msg, "In-Reply-To") or "")[:2_000]
-    references = (_raw(msg, "References") or "")[-_ID_TEXT:]
-    ids = _MSGID_RE.findall(one_line(in_reply_to) + " " + one_line(references))
-    return list(dict.fromkeys(ids))[-MAX_IDS:]
+    in_reply_to = _MSGID_RE.findall(one_line((_raw(msg, "In-Reply-To") or "")[:2_000]))
+    return list(dict.fromkeys(in_reply_to + _reference_ids(msg)))[-MAX_IDS:]
 
 
 def references_of(msg: Message) -> str:
     """The References a reply to `msg` carries before its Message-ID: bounded likewise."""
-    references = (_raw(msg, "References") or "")[-_ID_TEXT:]
-    return " ".join(_MSGID_RE.findall(one_line(references))[-MAX_IDS:])
+    return " ".join(_reference_ids(msg)[-MAX_IDS:])
+
+
+def _reference_ids(msg: Message) -> list[str]:
+    """The ids of References, read raw from its end (newest last)."""
+    return _MSGID_RE.findall(one_line((_raw(msg, "References") or "")[-_ID_TEXT:]))

@@ -677,9 +677,15 @@ def _is_dated_attribution(line: str) -> bool:
 
 
 def _next_is_quote(clean: list[str], index: int) -> bool:
+    index = _next_line(clean, index)
+    return index < len(clean) and clean[index].startswith(">")
+
+
+def _next_line(clean: list[str], index: int) -> int:
+    """The index of the first non-blank line from `index` on (the end when there is none)."""
     while index < len(clean) and not clean[index]:
         index += 1
-    return index < len(clean) and clean[index].startswith(">")
+    return index
 
 
 def _is_date_led(line: str) -> bool:
@@ -715,8 +721,7 @@ def _is_bare_attribution(line: str) -> bool:
 
 def _next_is_history(clean: list[str], index: int) -> bool:
     """The next non-blank line is quoted, or starts a header block or separator."""
-    while index < len(clean) and not clean[index]:
-        index += 1
+    index = _next_line(clean, index)
     if index >= len(clean):
         return False
     return clean[index].startswith(">") or bool(_header_width(clean, index))

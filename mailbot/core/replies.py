@@ -75,12 +75,15 @@ def extract_reply(msg: EmailMessage, names: Iterable[str] = ()) -> Extracted:
        kept text. Outlook header blocks, "Original Message" and forwarding headers are followed
        by unquoted history by design, so a cut there is never suspicious.
     """
+    return _extract(msg, (_display_name(msg), *names))
+
+
+def _extract(msg: EmailMessage, names: tuple[str, ...]) -> Extracted:
     try:
         raw = _normalise_newlines(body_text(msg))
     except Exception:  # body_text does not raise, but a hostile message must not stop the bot
         raw = ""
-    display = _display_name(msg)
-    outcome = new_text(raw, (display, *names))
+    outcome = new_text(raw, names)
     if not outcome.text:
         reason = "nothing left after removing quotes" if raw.strip() else "empty message"
         return Extracted("", raw, True, reason, outcome.removed)
@@ -92,9 +95,9 @@ def extract_learning(msg: EmailMessage, names: Iterable[str] = ()) -> Extracted:
     """What a digest may keep of `msg`: its new text without the closing at the end
     ("Thanks,\nSam", "Diolch yn fawr", the sender's name alone), which the digest's own label
     replaces. The lines taken off join `removed`, for the privacy gate."""
-    extracted = extract_reply(msg, names)
-    display = _display_name(msg)
-    text, closing = strip_closing(extracted.text, (display, *names))
+    known = (_display_name(msg), *names)
+    extracted = _extract(msg, known)
+    text, closing = strip_closing(extracted.text, known)
     if text == extracted.text:
         return extracted
     removed = closing + extracted.removed
