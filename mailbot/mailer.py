@@ -31,6 +31,7 @@ def queue_email(
     in_reply_to: str = "",
     references: str = "",
     unsubscribe: str = "leave",
+    reply: bool = False,
 ) -> str:
     """Queue it under ``key``; returns its Message-ID."""
     envelope = Envelope(
@@ -50,7 +51,7 @@ def queue_email(
     token = return_token(envelope.message_id) if bot.verp else ""
     store.enqueue(
         OutgoingMail(key, kind, topic or kind, return_path(bot.address, token), recipients,
-                     envelope.message_id, msg.as_bytes(), token),
+                     envelope.message_id, msg.as_bytes(), token, reply),
         now,
     )  # fmt: skip
     return envelope.message_id

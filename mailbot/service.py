@@ -418,7 +418,7 @@ class Service:
             # A reply-all to an intro that included us: meant for the group, not a command.
             return Result("ignored: reply in an intro thread", sender)
         if not replies:
-            queued = self._notice(
+            sent = self._notice(
                 key,
                 sender,
                 member,
@@ -428,7 +428,7 @@ class Service:
                 now,
                 topic="notice/unknown",
             )
-            return Result("unknown command" + ("" if queued else " (reply rate-limited)"), sender)
+            return Result("unknown command" + _withheld_note(sent), sender)
         footnotes = list(parsed.notes)
         if parsed.dropped:
             footnotes.append(
@@ -499,7 +499,7 @@ class Service:
             self.store.mail_count(sender, day, ("confirm", "confirm-action"))
             >= self.config.limits.confirmations_per_day
         ):
-            return "confirm-action rate-limited"
+            return withheld("confirmations_per_day", self.config.limits.confirmations_per_day)
         subject, lines = asked
         verbs = sorted({c.verb.value for c in reply.held})
         token, message_id, expires = self._new_code(
@@ -712,8 +712,7 @@ class Service:
         ]
         if not mains:
             if sections:
-                queued = self._notice(key, sender, final, sections, footnotes, reply_to, now)
-                done.append("notice" if queued else "notice rate-limited")
+                done.append(self._notice(key, sender, final, sections, footnotes, reply_to, now))
             return ", ".join(done) or "no reply"
         also = [
             self.renderer.render_section(
@@ -750,12 +749,12 @@ class Service:
             self.store.mail_count(sender, day, ("confirm",))
             >= self.config.limits.confirmations_per_day
         ):
-            return "confirm rate-limited"
+            return withheld("confirmations_per_day", self.config.limits.confirmations_per_day)
         if not imported and self.store.topic_count("confirm", now - timedelta(hours=1)) >= (
             self.config.limits.joins_per_hour
         ):  # an organiser's import is not a flood
             log.warning("joins_per_hour reached: no confirmation to %s this hour", sender)
-            return "confirm held: too many joins this hour"
+            return withheld("joins_per_hour", self.config.limits.joins_per_hour, "everyone")
         token, message_id, expires = self._new_code(sender, now)
         context = self._context(
             member,
@@ -778,6 +777,7 @@ class Service:
             reply_to,
             now,
             message_id,
+            reply=not imported,
         )
 
     def _new_code(self, sender: str, now: datetime,
@@ -815,11 +815,13 @@ class Service:
         reply_to: tuple[str, str],
         now: datetime,
         topic: str = "notice",
-    ) -> bool:
+        reply: bool = True,
+    ) -> str:
+        """One notice email of these sections: "notice", or why it was withheld."""
         if topic == "notice/unknown":
             help_count = self.store.mail_count(sender, now - timedelta(days=1), (topic,))
             if help_count >= self.config.limits.help_per_day:
-                return False
+                return withheld("help_per_day", self.config.limits.help_per_day)
         parts = [
             self.renderer.render_section(name, {**self._context(member, sender, now), **extra})
             for name, extra in sections
@@ -833,7 +835,7 @@ class Service:
             footnotes=footnotes,
         )
         body = self.renderer.render("notice", context)
-        outcome = self._queue(
+        return self._queue(
             f"{key}:notice",
             "notice",
             topic,
@@ -842,8 +844,8 @@ class Service:
             Rendered(subject, body.text),
             reply_to,
             now,
+            reply=reply,
         )
-        return outcome != "rate-limited"
 
     def _queue(
         self,
@@ -857,17 +859,14 @@ class Service:
         now: datetime,
         message_id: str = "",
         auto: str = "auto-replied",
+        reply: bool = True,
     ) -> str:
-        if (
-            self.store.mail_count(sender, now - timedelta(days=1))
-            >= self.config.limits.replies_per_day
-        ):
-            log.warning(
-                "not replying to %s: %s replies today already",
-                sender,
-                self.config.limits.replies_per_day,
-            )
-            return "rate-limited"
+        """Queue one email to `sender`: its kind, or why it was withheld. Only answers to
+        people's own mail (`reply`) count against, and are stopped by, the daily reply cap."""
+        cap = self.config.limits.replies_per_day
+        if reply and self.store.mail_count(sender, now - timedelta(days=1), replies=True) >= cap:
+            log.warning("not replying to %s: %s replies in the last day already", sender, cap)
+            return withheld("replies_per_day", cap)
         queue_email(
             self.store,
             self.config.bot,
@@ -881,6 +880,7 @@ class Service:
             auto_submitted=auto,
             in_reply_to=reply_to[0],
             references=reply_to[1],
+            reply=reply,
         )
         return kind
 
@@ -960,6 +960,7 @@ class Service:
                     [],
                     ("", ""),
                     now,
+                    reply=False,
                 )
             count += 1
         return count
@@ -1075,6 +1076,16 @@ WEBMAIL = frozenset({
     "web.de", "btinternet.com", "sky.com", "virginmedia.com", "mail.com", "zoho.com",
     "fastmail.com", "yandex.com", "mail.ru", "qq.com", "163.com", "orange.fr", "free.fr",
 })  # fmt: skip
+
+
+def withheld(limit: str, count: int, whom: str = "this address") -> str:
+    """The outcome stored (and shown by `mailbot export`) when a limit stops a reply."""
+    window = "hour" if limit.endswith("_per_hour") else "day"
+    return f"reply withheld: {count} to {whom} in the last {window} ([limits] {limit})"
+
+
+def _withheld_note(outcome: str) -> str:
+    return f" ({outcome})" if outcome.startswith("reply withheld") else ""
 
 
 def _until(items: list[InboundItem], should_stop: Callable[[], bool]) -> Iterator[InboundItem]:

@@ -244,6 +244,13 @@ def m006_limits_outlive_forget(db: sqlite_utils.Database) -> None:
                                 replace=True)  # fmt: skip
 
 
+@migrations()
+def m007_reply_marks(db: sqlite_utils.Database) -> None:
+    # The daily reply cap counts answers to people's own mail only: intros, follow-ups and
+    # digests must not use up the answers to a member's commands.
+    db.table("limit_marks").add_column("reply", int, not_null_default=0)
+
+
 def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -263,6 +270,7 @@ class OutgoingMail:
     message_id: str
     raw: bytes
     return_token: str = ""  # in our envelope sender when VERP is on: ties a bounce to this
+    reply: bool = False  # an answer to someone's own mail: counts against the reply cap
 
 
 @dataclass(frozen=True)
@@ -1049,7 +1057,8 @@ class SqliteStore:
             for r in mail.recipients
         )
         self.db.table("limit_marks").insert_all(
-            {"key": self._limit_key(r), "topic": mail.topic, "at": stamp(now)}
+            {"key": self._limit_key(r), "topic": mail.topic, "at": stamp(now),
+             "reply": int(mail.reply)}
             for r in mail.recipients
         )
         return True
@@ -1061,9 +1070,9 @@ class SqliteStore:
         return hmac.new(self._secret, email.lower().encode(), hashlib.sha256).hexdigest()
 
     def topic_count(self, topic: str, since: datetime) -> int:
-        """Messages of one topic queued to anyone since then."""
-        rows = self.db.query("select count(*) as n from limit_marks where topic = ? and at >= ?",
-                             [topic, stamp(since)])  # fmt: skip
+        """Replies of one topic queued to anyone since then."""
+        rows = self.db.query("select count(*) as n from limit_marks where topic = ? and at >= ? "
+                             "and reply = 1", [topic, stamp(since)])  # fmt: skip
         return int(next(rows)["n"])
 
     def prune_limit_marks(self, before: datetime) -> None:
@@ -1189,10 +1198,14 @@ class SqliteStore:
             [error, mail_id],
         )
 
-    def mail_count(self, email: str, since: datetime, topics: tuple[str, ...] = ()) -> int:
-        """Messages queued for ``email`` since then (of these topics, if given); counted by
-        the keyed hash, so a `forget` in between does not reset the count."""
+    def mail_count(self, email: str, since: datetime, topics: tuple[str, ...] = (),
+                   replies: bool = False) -> int:  # fmt: skip
+        """Messages queued for ``email`` since then (of these topics, if given; only answers
+        to their own mail with `replies`); counted by the keyed hash, so a `forget` in
+        between does not reset the count."""
         sql = "select count(*) as n from limit_marks where key = ? and at >= ?"
+        if replies:
+            sql += " and reply = 1"
         params: list[object] = [self._limit_key(email), stamp(since)]
         if topics:
             sql += f" and topic in ({','.join('?' * len(topics))})"

@@ -198,6 +198,41 @@ def test_replies_per_address_are_capped(world):
     for _ in range(15):
         world.receive(make_mail(BOB, "help"))
     assert len(world.mail_to("bob@example.net")) == 10
+    received = world.store.export("bob@example.net")
+    assert received is None  # not a member: the reason is in the inbound log instead
+    outcomes = [r["outcome"] for r in world.store.db.query("select outcome from inbound")]
+    assert outcomes[-1] == "reply withheld: 10 to this address in the last day " \
+        "([limits] replies_per_day)"
+
+
+def test_the_reply_cap_counts_only_answers_to_peoples_own_mail(world):
+    """Intros, follow-ups, digests and notices the bot starts never use up a member's
+    answers: after a busy day of those, every command still gets its answer."""
+    join_and_confirm(world)
+    join_and_confirm(world, BOB, "bob@example.net")
+    for n in range(12):  # twelve rounds' worth of intros in one day
+        world.rounds.run(f"busy {n}", seed=n)
+        world.clock.advance(seconds=1)
+    world.service.send(world.transport)
+    before = len(world.mail_to("anne@example.org"))
+    assert before >= 12
+    for subject in ("skip next", "status", "block someone", "help", "pause 2", "resume"):
+        world.receive(make_mail(ANNE, subject))
+    answers = world.mail_to("anne@example.org")[before:]
+    assert len(answers) == 6
+    assert "needs one email address" in body(answers[2])  # the mistyped block is answered
+
+
+def test_a_withheld_answer_says_why_in_the_members_export(world):
+    join_and_confirm(world)  # confirmation and welcome: two replies
+    for _ in range(8):
+        world.receive(make_mail(ANNE, "status"))
+    world.receive(make_mail(ANNE, "skip next"))
+    member = world.store.get_member("anne@example.org")
+    assert member.skip_next  # the cap was reached: applied, and the reason kept
+    received = world.store.export("anne@example.org")["mail_received"]
+    assert received[-1]["verbs"] and received[-1]["outcome"].startswith("reply withheld: 10")
+    assert all(r["outcome"].startswith(("notice", "welcome", "confirm")) for r in received[:-1])
 
 
 @pytest.mark.parametrize(
