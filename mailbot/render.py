@@ -20,6 +20,8 @@ from typing import Any
 
 import jinja2
 
+from mailbot.core.commands import Usage, audience_of, usages_for
+
 PACKAGE_TEMPLATES = Path(str(files("mailbot.templates")))
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -59,7 +61,7 @@ class Rendered:
 def make_environment(extra_dir: Path | None = None) -> jinja2.Environment:
     dirs = [str(extra_dir)] if extra_dir else []
     dirs.append(str(PACKAGE_TEMPLATES))
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(dirs),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(["html"]),
@@ -67,6 +69,13 @@ def make_environment(extra_dir: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["commands_for"] = commands_for
+    return env
+
+
+def commands_for(member: dict[str, Any]) -> list[Usage]:
+    """The commands the help shows this reader (a member view, as templates get it)."""
+    return usages_for(audience_of(member["state"], bool(member.get("pairing"))))
 
 
 class Renderer:

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailbot.core.commands import MAX_COMMANDS, Verb, parse_commands, strip_subject_prefixes
+from mailbot.core.commands import (
+    ALIASES,
+    MAX_COMMANDS,
+    USAGES,
+    Audience,
+    Verb,
+    parse_commands,
+    strip_subject_prefixes,
+    usage_table,
+    usages_for,
+)
+from mailbot.render import Renderer
+from mailbot.testing import make_config
 
 
 @pytest.mark.parametrize(
@@ -144,3 +157,69 @@ def test_parsing_never_raises(subject, lines):
     for command in parsed.commands:
         for _, value in command.profile:
             assert "\n" not in value and "\r" not in value
+
+
+# --- one list of commands: the parser, the help email and the README agree -----------------
+
+_EXAMPLES = {"N": "2", "CODE": "abcdefghijklmnopqrstuvwx", "ADDRESS": "bob@example.net",
+             "YYYY-MM-DD": "2027-01-31"}  # fmt: skip
+
+
+def _typed(form: str) -> str:
+    return " ".join(_EXAMPLES.get(word, word) for word in form.split())
+
+
+_FORMS = [(u, form) for u in USAGES for form in (u.form, *u.aliases)]
+
+
+@pytest.mark.parametrize("usage, form", _FORMS, ids=[f for _, f in _FORMS])
+def test_every_documented_form_parses_to_its_command(usage, form):
+    typed = _typed(form)
+    for parsed in (parse_commands(typed, []), parse_commands("", [typed])):
+        assert [c.verb for c in parsed.commands] == [usage.verb], typed
+        command = parsed.commands[0]
+        assert command.error is None, (typed, command.error)
+        assert command.digest_only == ("digest" in form and usage.verb == Verb.join)
+        if usage.verb == Verb.digest:
+            assert command.on == form.endswith("on")
+
+
+def test_every_command_word_is_documented():
+    documented = {Verb(u.verb) for u in USAGES}
+    assert documented == set(Verb)
+    assert set(ALIASES) == {f.split()[0] for _, f in _FORMS}
+
+
+def test_the_readme_table_is_the_list_of_commands():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert usage_table() in readme, "README's email command table is out of date:\n" + (
+        usage_table()
+    )
+
+
+@pytest.mark.parametrize("audience", list(Audience))
+def test_the_help_email_lists_what_its_reader_can_use(audience):
+    state, pairing = {
+        Audience.new: ("none", False),
+        Audience.left: ("left", False),
+        Audience.pending: ("pending", False),
+        Audience.member: ("active", True),
+        Audience.digest: ("active", False),
+    }[audience]
+    config = make_config(Path("/nonexistent"))
+    member = {"state": state, "pairing": pairing, "email": "a@example.org", "first_name": ""}
+    context = {"bot": config.bot.view, "member": member, "unknown": []}
+    text = Renderer().render_section("notice/help", context).text
+    listed = [line.split("   ")[0].strip() for line in text.splitlines()
+              if line.startswith("  ") and "   " in line.strip()]  # fmt: skip
+    assert listed == [u.form for u in usages_for(audience)]
+    widths = {line.index(u.does) for u in usages_for(audience) for line in text.splitlines()
+              if line.endswith(u.does)}  # fmt: skip
+    assert len(widths) == 1  # the descriptions line up
+    if audience in (Audience.member, Audience.pending):
+        assert "join" not in listed
+
+
+def test_every_command_is_in_some_help_email():
+    shown = {u.form for a in Audience for u in usages_for(a)}
+    assert shown == {u.form for u in USAGES}

@@ -33,26 +33,98 @@ class Verb(StrEnum):
     digest = "digest"
 
 
-ALIASES: dict[str, Verb] = {
-    "join": Verb.join,
-    "subscribe": Verb.join,
-    "start": Verb.join,
-    "confirm": Verb.confirm,
-    "pause": Verb.pause,
-    "resume": Verb.resume,
-    "unpause": Verb.resume,
-    "leave": Verb.leave,
-    "unsubscribe": Verb.leave,
-    "stop": Verb.leave,
-    "status": Verb.status,
-    "update": Verb.update,
-    "help": Verb.help,
-    "skip": Verb.skip,
-    "block": Verb.block,
-    "unblock": Verb.unblock,
-    "forget": Verb.forget,
-    "digest": Verb.digest,
-}
+class Audience(StrEnum):
+    """Who a command is for, so the help lists only what the reader can use."""
+
+    new = "new"  # not a member, never was
+    left = "left"  # was a member: can come back, or have what is still held erased
+    pending = "pending"  # asked to join, not confirmed yet
+    member = "member"  # active or paused, in the pairing rounds
+    digest = "digest"  # the digest only, never paired
+
+
+_IN = (Audience.pending, Audience.member, Audience.digest)
+_OUT = (Audience.new, Audience.left)
+_ALL = (*_OUT, *_IN)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One way to write a command: the help email, the README's table and the parser's
+    vocabulary all come from `USAGES`, and a test holds the parser to every form."""
+
+    verb: Verb
+    form: str  # as shown: upper-case words are placeholders (N, CODE, ADDRESS, YYYY-MM-DD)
+    does: str  # one line, for the help email and the README
+    aliases: tuple[str, ...] = ()
+    audience: tuple[Audience, ...] = _ALL
+
+
+USAGES: tuple[Usage, ...] = (
+    Usage(Verb.join, "join", "ask to join the pairing rounds (profile lines below it)",
+          ("subscribe", "start"), (*_OUT, Audience.digest)),
+    Usage(Verb.join, "subscribe digest", "the monthly digest only, never paired",
+          ("join digest",), _OUT),
+    Usage(Verb.confirm, "confirm CODE", "finish joining (replying to the confirmation "
+          "email does the same)", (), (Audience.pending,)),
+    Usage(Verb.status, "status", "your membership and the profile others see"),
+    Usage(Verb.update, "update", "change your profile (profile lines below it)", (), _IN),
+    Usage(Verb.pause, "pause", 'sit out the pairing rounds until you send "resume"', (),
+          (Audience.member,)),
+    Usage(Verb.pause, "pause N", "sit out the next N rounds (1 to 52)", ("pause N rounds",),
+          (Audience.member,)),
+    Usage(Verb.pause, "pause until YYYY-MM-DD", "sit out until that date, then you're back "
+          "in by yourself", (), (Audience.member,)),
+    Usage(Verb.resume, "resume", "take part again", ("unpause",), (Audience.member,)),
+    Usage(Verb.skip, "skip next", "sit out the next round only", ("skip",), (Audience.member,)),
+    Usage(Verb.block, "block ADDRESS", "never be paired with that person (they are not told)",
+          (), (Audience.member,)),
+    Usage(Verb.unblock, "unblock ADDRESS", "undo a block", (), (Audience.member,)),
+    Usage(Verb.digest, "digest off", "stop the monthly digest", (),
+          (Audience.member, Audience.digest)),
+    Usage(Verb.digest, "digest on", "get the monthly digest again", (),
+          (Audience.member, Audience.digest)),
+    Usage(Verb.leave, "leave", "stop and leave (you can join again later)",
+          ("unsubscribe", "stop"), _IN),
+    Usage(Verb.forget, "forget", "leave and erase your profile and everything you shared",
+          (), (Audience.left, *_IN)),
+    Usage(Verb.help, "help", "this list"),
+)  # fmt: skip
+
+
+def usages_for(audience: Audience) -> list[Usage]:
+    return [u for u in USAGES if audience in u.audience]
+
+
+def audience_of(state: str, pairing: bool) -> Audience:
+    """``state`` as templates see it: "none", "pending", "active", "paused" or "left"."""
+    if state in ("none", "left"):
+        return Audience.new if state == "none" else Audience.left
+    if state == "pending":
+        return Audience.pending
+    return Audience.member if pairing else Audience.digest
+
+
+def usage_table() -> str:
+    """The README's table of email commands, as Markdown (a test keeps the README equal)."""
+    rows = ["| command | aliases | what it does |", "|---|---|---|"]
+    for u in USAGES:
+        aliases = ", ".join(f"`{a}`" for a in u.aliases)
+        rows.append(f"| `{u.form}` | {aliases} | {u.does} |".replace("|  |", "| |"))
+    return "\n".join(rows) + "\n"
+
+
+def _vocabulary() -> dict[str, Verb]:
+    """Each command word the parser knows, from the forms and aliases in `USAGES`."""
+    words: dict[str, Verb] = {}
+    for usage in USAGES:
+        for form in (usage.form, *usage.aliases):
+            word = form.split()[0]
+            assert words.setdefault(word, usage.verb) == usage.verb, f"{word} means two verbs"
+    return words
+
+
+ALIASES: dict[str, Verb] = _vocabulary()
 
 PROFILE_KEYS: dict[str, str] = {
     "name": "name",
