@@ -8,7 +8,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ MEMBER_COLUMNS = [
 
 
 class Context:
-    def __init__(self, config_path: str | None):
+    def __init__(self, config_path: str | None = None):
         self.config_path = config_path
 
     def config(self) -> Config:
@@ -57,7 +57,8 @@ pass_context = click.make_pass_decorator(Context)
 
 
 class Group(click.Group):
-    """Expected errors become one line and exit code 1, never a traceback."""
+    """Expected errors become one line and exit code 1, never a traceback. The global
+    options work after the command name too (``mailbot members --config X``)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -65,6 +66,35 @@ class Group(click.Group):
         except MailbotError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        cmd.params.extend(_global_options())
+        super().add_command(cmd, name)
+
+
+def _set_config(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Context).config_path = value
+
+
+def _set_level(level: int) -> Callable[[click.Context, click.Parameter, bool], None]:
+    def set_level(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value:
+            logging.getLogger().setLevel(level)
+
+    return set_level
+
+
+def _global_options() -> list[click.Option]:
+    """The group's options again, for after the command name: they override the ones before."""
+    return [
+        click.Option(["--config", "config_path"], metavar="PATH", expose_value=False,
+                     callback=_set_config, help="Config file (also before the command)."),
+        click.Option(["-v", "--verbose"], is_flag=True, expose_value=False,
+                     callback=_set_level(logging.DEBUG), help="Log debug detail."),
+        click.Option(["-q", "--quiet"], is_flag=True, expose_value=False,
+                     callback=_set_level(logging.WARNING), help="Log warnings and errors only."),
+    ]  # fmt: skip
 
 
 @click.group(cls=Group)
@@ -84,7 +114,7 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool, quiet: bool
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    ctx.obj = Context(config_path)
+    ctx.ensure_object(Context).config_path = config_path
 
 
 @main.command()

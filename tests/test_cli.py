@@ -324,3 +324,21 @@ def test_no_part_of_a_csv_cell_can_start_a_formula_under_any_delimiter(name):
         for record in csv.reader(io.StringIO(out), delimiter=delimiter):
             for cell in record:
                 assert cell.strip(' "')[:1] not in ("=", "+", "-", "@"), (delimiter, cell)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--config", "{c}", "members"],
+        ["members", "--config", "{c}"],
+        ["members", "--config={c}", "--format", "csv"],
+        ["-q", "members", "-v", "--config", "{c}"],
+        ["--config", "/nowhere.toml", "members", "--config", "{c}"],  # the later one wins
+    ],
+)
+def test_global_options_work_before_or_after_the_command(local, argv):
+    assert run("init", config=local)[0] == 0
+    args = [a.replace("{c}", str(local)) for a in argv]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert "0 members" in result.stdout or result.stdout.startswith("email,")
