@@ -444,11 +444,15 @@ def format_members(rows: list[dict[str, Any]], fmt: str) -> str:
     show_default=True,
     help="After the scenario, keep serving until Ctrl-C.",
 )
-def demo(directory: Path, port: int, serve: bool) -> None:
-    """Run mailbot on its embedded default, with a short scripted scenario."""
+@click.option("--fresh", is_flag=True, help="Delete a previous demo's data in --dir first.")
+def demo(directory: Path, port: int, serve: bool, fresh: bool) -> None:
+    """Run mailbot on its embedded default, with a short scripted scenario.
+
+    A folder holding a previous demo is kept unless --fresh; while a demo runs, its folder
+    is locked and a second demo there refuses to start."""
     from mailbot.demo import run_demo
 
-    run_demo(directory, port, serve, click.echo)
+    run_demo(directory, port, serve, click.echo, fresh)
 
 
 def read_spreadsheet_text(data: bytes) -> tuple[str, str]:

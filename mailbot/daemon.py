@@ -114,9 +114,11 @@ class Daemon:
             log.info("poll: %d processed, %d set aside, %d to retry", report.processed,
                      report.failed, report.retrying)  # fmt: skip
 
-    def run(self, once: bool = False) -> None:
-        lock = InstanceLock(self.app.config.bot.database)
-        lock.acquire()
+    def run(self, once: bool = False, lock: bool = True) -> None:
+        """Cycle until stopped; ``lock=False`` when the caller holds the instance lock."""
+        held = InstanceLock(self.app.config.bot.database)
+        if lock:
+            held.acquire()
         previous = self._install_signals()
         try:
             while not self.stop.is_set():
@@ -126,7 +128,7 @@ class Daemon:
                 self.stop.wait(self.app.config.daemon.poll_interval)
         finally:
             self._restore_signals(previous)
-            lock.release()
+            held.release()
         log.info("stopped")
 
     def _install_signals(self) -> dict[int, Any]:

@@ -10,11 +10,16 @@ from __future__ import annotations
 import email
 import email.policy
 import logging
+import os
 import re
+import shlex
 import shutil
 import smtplib
+import sqlite3
+import sys
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -22,7 +27,7 @@ from mailbot.app import App, build_app
 from mailbot.cli import format_members
 from mailbot.config import load_config
 from mailbot.core.roster import parse_roster
-from mailbot.daemon import Daemon
+from mailbot.daemon import Daemon, InstanceLock
 from mailbot.embedded import EmbeddedSmtp
 from mailbot.errors import MailbotError
 from mailbot.outbox import mailbox_folder
@@ -49,41 +54,134 @@ poll_interval = 2
 Echo = Callable[[str], None]
 
 
-def run_demo(directory: Path, port: int, serve: bool, echo: Echo) -> None:
-    _fresh(directory)
-    with EmbeddedSmtp(directory / "mail", "127.0.0.1", port) as server:
-        (directory / "mailbot.toml").write_text(CONFIG.format(bot=BOT, port=server.port))
-        config = load_config(directory / "mailbot.toml")
-        app = build_app(config, migrate=True)
-        logger = logging.getLogger("mailbot")
-        level = logger.level
-        logger.setLevel(logging.WARNING)  # the scenario narrates; the log would repeat it
-        try:
-            scenario = Scenario(server, Daemon(app), directory / "mail", echo)
-            scenario.play()
-            scenario.round(app)
-            scenario.learnings(app)
-            echo("\nMembers now (mailbot members):")
-            rows = app.store.members()
-            echo(format_members(rows, "table"))
-            if serve:
-                _serve(app, server, directory, echo)
-        finally:
-            logger.setLevel(level)
-            app.close()
+def run_demo(directory: Path, port: int, serve: bool, echo: Echo, fresh: bool = False) -> None:
+    """Play the scenario in `directory`, then serve it until Ctrl-C (unless not `serve`).
+
+    The demo holds its folder's lock all the while: a second demo there refuses to start.
+    A folder with a previous demo's data is left alone unless `fresh`; the mail server
+    starts before anything is deleted, so a busy port costs nothing."""
+    with DemoFolder(directory) as folder:
+        folder.check_reusable(fresh)
+        hint = "try --port 2525, or --port 0 for any free port"
+        with EmbeddedSmtp(directory / "mail", "127.0.0.1", port, busy_hint=hint) as server:
+            folder.clear()
+            (directory / "mailbot.toml").write_text(CONFIG.format(bot=BOT, port=server.port))
+            config = load_config(directory / "mailbot.toml")
+            app = build_app(config, migrate=True)
+            try:
+                _play(app, server, directory, echo)
+                if serve:
+                    _serve(app, server, directory, echo)
+            finally:
+                app.close()
 
 
-def _fresh(directory: Path) -> None:
-    if directory.exists():
-        if not (directory / MARKER).exists():
+def _play(app: App, server: EmbeddedSmtp, directory: Path, echo: Echo) -> None:
+    logger = logging.getLogger("mailbot")
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # the scenario narrates; the log would repeat it
+    try:
+        scenario = Scenario(server, Daemon(app), directory / "mail", echo)
+        scenario.play()
+        scenario.round(app)
+        scenario.learnings(app)
+        echo(f"\nMembers now ({admin_command(directory)} members):")
+        echo(format_members(app.store.members(), "table"))
+    finally:
+        logger.setLevel(level)
+
+
+class DemoFolder:
+    """The demo's folder, locked while a demo runs in it (the daemon's instance lock)."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.lock = InstanceLock(directory / "mailbot.db")
+
+    def __enter__(self) -> DemoFolder:
+        directory = self.directory
+        if directory.exists() and any(directory.iterdir()) and not (directory / MARKER).exists():
             raise MailbotError(f"{directory} exists and is not a demo folder; pick --dir")
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True)
-    (directory / MARKER).write_text("made by mailbot demo; deleted by the next demo run\n")
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / MARKER).write_text(
+            "made by mailbot demo; `mailbot demo --fresh` deletes what is here\n"
+        )
+        try:
+            self.lock.acquire()
+        except MailbotError:
+            raise MailbotError(
+                f"a demo is already running in {directory}: stop it first (Ctrl-C in its "
+                "terminal), or pick another --dir"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+    def check_reusable(self, fresh: bool) -> None:
+        """A previous demo's data is deleted only when asked to, naming what goes."""
+        held = self.contents()
+        if held and not fresh:
+            again = os.environ.get("MAILBOT_DEMO_COMMAND", "mailbot demo")
+            raise MailbotError(
+                f"{self.directory} holds the last demo ({held}). `{again} --fresh` deletes "
+                f"it and starts again; `{admin_command(self.directory)} run` serves it as it is"
+            )
+
+    def contents(self) -> str:
+        found = []
+        database = self.directory / "mailbot.db"
+        if database.exists():
+            found.append(f"{_count_members(database)} members in mailbot.db")
+        mail = self.directory / "mail"
+        if mail.exists():
+            count = sum(1 for p in mail.glob("*/*/*") if p.is_file())
+            found.append(f"{count} emails under mail/")
+        return ", ".join(found)
+
+    def clear(self) -> None:
+        """Everything but the marker and the lock this demo holds."""
+        keep = {MARKER, self.lock.path.name}
+        for path in self.directory.iterdir():
+            if path.name in keep:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
 
-def _serve(app, server: EmbeddedSmtp, directory: Path, echo: Echo) -> None:  # type: ignore[no-untyped-def]
+def _count_members(database: Path) -> int | str:
+    try:
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+            return int(db.execute("select count(*) from members").fetchone()[0])
+    except sqlite3.Error:
+        return "?"
+
+
+def admin_command(directory: Path) -> str:
+    """The exact command line that runs admin commands against this demo, as typed here:
+    ``.venv/bin/mailbot`` when that is how the demo ran and `mailbot` is not on PATH."""
+    config = Path(os.path.relpath(directory / "mailbot.toml"))
+    if str(config).startswith(".."):
+        config = (directory / "mailbot.toml").resolve()
+    return f"{mailbot_program()} --config {shlex.quote(str(config))}"
+
+
+def mailbot_program() -> str:
+    program = Path(sys.argv[0])
+    if program.name != "mailbot" or not program.exists():
+        return f"{shlex.quote(sys.executable)} -m mailbot"
+    on_path = shutil.which("mailbot")
+    if on_path and Path(on_path).resolve() == program.resolve():
+        return "mailbot"
+    shown = os.path.relpath(program)
+    return shlex.quote(shown if not shown.startswith("..") else str(program.resolve()))
+
+
+def _serve(app: App, server: EmbeddedSmtp, directory: Path, echo: Echo) -> None:
     logging.getLogger("mailbot").setLevel(logging.INFO)
+    admin = admin_command(directory)
     echo(f"""
 Now serving on the embedded default until Ctrl-C. Try it yourself:
 
@@ -92,10 +190,18 @@ Now serving on the embedded default until Ctrl-C. Try it yourself:
 or point any mail client's outgoing (SMTP) server at 127.0.0.1 port {server.port}, no login.
 Replies land in {directory / "mail"}/<your address>/new/ (a Maildir: open it with mutt -f,
 or read the files). The bot checks its mailbox every 2 seconds.
+
+The demo's config is {directory / "mailbot.toml"}. Admin commands, in another terminal:
+
+  {admin} members
+  {admin} pair --dry-run
+  {admin} digest --preview
+
+After Ctrl-C, `{admin} run` serves this demo again as it is.
 """)
     daemon = Daemon(app, threading.Event())
     try:
-        daemon.run()
+        daemon.run(lock=False)  # the demo holds the lock
     except KeyboardInterrupt:
         pass
 
@@ -107,6 +213,7 @@ class Scenario:
         self.root = root
         self.echo = echo
         self.seen: dict[str, set[str]] = {}
+        self.unread = False  # mail sent to the bot that it has not acted on yet
 
     def play(self) -> None:
         anne, bob, chloe, dan = (
@@ -191,23 +298,33 @@ class Scenario:
         self.cycle()
 
     def step(self, text: str) -> None:
+        """A new step; what the last one sent is acted on first, so every reply is printed
+        under the step that caused it."""
+        if self.unread:
+            self.cycle()
         self.echo(f"\n== {text}")
 
     def send(self, msg: EmailMessage) -> None:
         self.echo(f"  -> {msg['From']} sends: {msg['Subject'] or '(no subject)'}")
         with smtplib.SMTP(self.server.host, self.server.port, timeout=10) as smtp:
             smtp.send_message(msg, to_addrs=[BOT])
+        self.unread = True
 
     def cycle(self) -> None:
         self.daemon.cycle()
+        self.unread = False
+        received = 0
         for person in sorted(p.name for p in self.root.iterdir() if p.name != BOT):
             for msg in self._new_mail(person):
+                received += 1
                 kind = msg.get("X-Mailbot-Kind", "?")
                 self.echo(f"  <- {person} received [{kind}] {msg['Subject']}")
                 body = msg.get_body(("plain",))
                 text = body.get_content() if body is not None else ""
                 for line in [ln for ln in text.splitlines() if ln.strip()][1:3]:
                     self.echo(f"       | {line}")
+        if not received:
+            self.echo("  (no mail sent)")
 
     def _new_mail(self, person: str) -> list[EmailMessage]:
         seen = self.seen.setdefault(person, set())

@@ -56,8 +56,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class EmbeddedSmtp:
-    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 8025):
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 8025,
+                 busy_hint: str = "set [local] smtp_port"):  # fmt: skip
         self.root = root
+        self.busy_hint = busy_hint
         self.host = host
         self.port = port or free_port(host)
         self.controller = Controller(
@@ -69,9 +71,8 @@ class EmbeddedSmtp:
             self.controller.start()
         except (OSError, RuntimeError) as exc:
             raise MailbotError(
-                f"cannot start the embedded SMTP server on {self.host}:"
-                f"{self.port}: {exc} (is the port in use? set [local] "
-                "smtp_port)"
+                f"cannot start the embedded SMTP server on {self.host}:{self.port}: {exc} "
+                f"(is the port in use? {self.busy_hint})"
             ) from exc
         return self
 
