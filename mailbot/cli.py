@@ -205,15 +205,17 @@ def run(ctx: Context, once: bool) -> None:
 def pair(ctx: Context, dry_run: bool, fmt: str, seed: int | None, force: bool) -> None:
     """Start a pairing round now (intros are queued; `mailbot send` or `run` delivers them).
 
-    Safe beside a running daemon: the round commits in one transaction.
+    Safe beside a running daemon: the round commits in one transaction. A dry run shows the
+    groups the next round will make (each round's seed comes from its number) and says when
+    `pair` would refuse.
     """
 
     with ctx.app() as app:
         slot = f"manual {app.rounds.clock.now().isoformat()}"
+        recent = app.rounds.too_soon()
         if dry_run:
-            plan = app.rounds.plan(slot, seed)
+            plan = app.rounds.plan(slot, seed, ahead=True)
         else:
-            recent = app.rounds.too_soon()
             if recent and not force:
                 raise MailbotError(f"{recent}, less than half a cadence ago; "
                                    "use --force to run another round now")  # fmt: skip
@@ -222,11 +224,14 @@ def pair(ctx: Context, dry_run: bool, fmt: str, seed: int | None, force: bool) -
             if found is None:
                 raise MailbotError("a round started this very second; try again")
             plan = found
+    refusal = f"{recent}, less than half a cadence ago" if dry_run and recent and not force else ""
     if fmt == "json":
         groups = {
             "groups": [list(g) for g in plan.groups],
             "unmatched": list(plan.unmatched),
             "seed": plan.seed,
+            "round": plan.number,
+            "refused": refusal,
         }
         click.echo(json.dumps(groups, indent=2))
         return
@@ -236,6 +241,16 @@ def pair(ctx: Context, dry_run: bool, fmt: str, seed: int | None, force: bool) -
         click.echo("  " + " + ".join(group))
     for email in plan.unmatched:
         click.echo(f"  {email} (no match this round)")
+    for email in plan.resumed:
+        click.echo(f"  (counts {email}: their pause ends today)")
+    for email in plan.quieted:
+        click.echo(f"  (leaves out {email}: paused first, after 3 follow-ups unanswered)")
+    if refusal:
+        click.echo(f"`mailbot pair` would refuse now: {refusal}. `mailbot pair --force` "
+                   "would make these groups.")  # fmt: skip
+    elif dry_run:
+        click.echo("`mailbot pair` now (or the next scheduled round, if nobody joins, leaves "
+                   "or pauses first) makes these groups.")  # fmt: skip
 
 
 @main.command()

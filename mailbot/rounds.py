@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
@@ -41,6 +40,8 @@ class RoundPlan:
     groups: tuple[tuple[str, ...], ...]
     unmatched: tuple[str, ...]
     cost: float
+    resumed: tuple[str, ...] = ()  # back from a pause today, before the round
+    quieted: tuple[str, ...] = ()  # paused before the round: follow-ups unanswered
 
 
 class Rounds:
@@ -50,7 +51,7 @@ class Rounds:
         store: SqliteStore,
         renderer: Renderer,
         clock: Clock,
-        make_seed: Callable[[], int] = lambda: secrets.randbits(32),
+        make_seed: Callable[[], int] | None = None,
     ):
         self.config = config
         self.store = store
@@ -65,16 +66,28 @@ class Rounds:
 
     # --- planning (no writes) ------------------------------------------------------------
 
-    def plan(self, slot: str, seed: int | None = None) -> RoundPlan:
-        """The groups a round would make now; changes nothing."""
-        seed = self.make_seed() if seed is None else seed
+    def plan(self, slot: str, seed: int | None = None, ahead: bool = False) -> RoundPlan:
+        """The groups a round would make now; changes nothing. Each round's seed comes from
+        its number (unless given), so a plan made `ahead` (a dry run, which also counts the
+        pauses that end today and the members about to be paused for silence) is the round
+        that `run` will make."""
         latest = self.store.latest_round()
         number = (latest["number"] if latest else 0) + 1
+        if seed is None:
+            seed = self.make_seed() if self.make_seed else self.store.round_seed(number)
         own = {self.config.bot.address}
+        active = self.store.members_in(State.active)
+        resumed: list[Member] = []
+        quiet: set[str] = set()
+        if ahead:
+            resumed = self.store.members_to_resume(self.clock.now().astimezone(self.config.tz)
+                                                   .date())  # fmt: skip
+            quiet = {m.email for m in self.store.unresponsive(MISSED_FOLLOWUPS_LIMIT)}
         members = [
             m
-            for m in self.store.members_in(State.active)
-            if m.pairing and not m.skip_next and m.email not in own
+            for m in sorted([*active, *resumed], key=lambda m: m.email)
+            if m.pairing and not (m.skip_next and m.state == State.active)
+            and m.email not in own and m.email not in quiet
         ]
         seats = self.store.trio_seats()
         candidates = [
@@ -83,7 +96,8 @@ class Rounds:
         result = make_groups(
             candidates, self.store.meetings(number), self.store.blocks(), random.Random(seed)
         )
-        return RoundPlan(slot, number, seed, result.groups, result.unmatched, result.cost)
+        return RoundPlan(slot, number, seed, result.groups, result.unmatched, result.cost,
+                         tuple(m.email for m in resumed if m.pairing), tuple(sorted(quiet)))
 
     # --- running -------------------------------------------------------------------------
 

@@ -251,6 +251,14 @@ def m007_reply_marks(db: sqlite_utils.Database) -> None:
     db.table("limit_marks").add_column("reply", int, not_null_default=0)
 
 
+@migrations()
+def m008_round_seeds(db: sqlite_utils.Database) -> None:
+    # Each round's seed is derived from this and the round's number, so `pair --dry-run`
+    # shows the very groups the next round (manual or scheduled) will make.
+    db.table("settings").insert({"key": "round_secret", "value": secrets.token_hex(32)},
+                                replace=True)  # fmt: skip
+
+
 def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -1068,6 +1076,12 @@ class SqliteStore:
         if self._secret is None:
             self._secret = (self.setting("limit_secret") or "").encode()
         return hmac.new(self._secret, email.lower().encode(), hashlib.sha256).hexdigest()
+
+    def round_seed(self, number: int) -> int:
+        """The seed of round `number`: the same for a dry run and the real round."""
+        secret = (self.setting("round_secret") or "").encode()
+        digest = hmac.new(secret, f"round {number}".encode(), hashlib.sha256).digest()
+        return int.from_bytes(digest[:4], "big")
 
     def topic_count(self, topic: str, since: datetime) -> int:
         """Replies of one topic queued to anyone since then."""

@@ -342,3 +342,24 @@ def test_global_options_work_before_or_after_the_command(local, argv):
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     assert "0 members" in result.stdout or result.stdout.startswith("email,")
+
+
+def test_a_dry_run_predicts_pair_and_says_when_it_would_refuse(local, tmp_path):
+    run("init", config=local)
+    roster = tmp_path / "people.csv"
+    roster.write_text("email,org\n" + "".join(f"p{n}@example.org,O{n % 3}\n" for n in range(9)))
+    run("import", str(roster), "--confirmed", config=local)
+    for _ in range(2):
+        preview = json.loads(run("pair", "--dry-run", "--format", "json", config=local)[1])
+        assert preview["refused"] == ""
+    code, out, _ = run("pair", "--format", "json", config=local)
+    assert json.loads(out)["groups"] == preview["groups"]  # no --seed needed
+
+    preview = json.loads(run("pair", "--dry-run", "--format", "json", config=local)[1])
+    assert preview["round"] == 2 and "round 1 ran on" in preview["refused"]
+    code, out, _ = run("pair", "--dry-run", config=local)
+    assert "`mailbot pair` would refuse now: round 1 ran on" in out
+    assert "`mailbot pair --force` would make these groups" in out
+    assert run("pair", config=local)[0] == 1
+    forced = json.loads(run("pair", "--force", "--format", "json", config=local)[1])
+    assert forced["groups"] == preview["groups"]

@@ -270,3 +270,33 @@ def test_import_skips_people_who_left_and_never_pairs_the_bot(world):
     added, skipped = world.service.import_members(rows, confirmed=True)
     assert (added, skipped) == ([], ["anne@example.org"])
     assert world.state("anne@example.org") == "left"
+
+
+def test_a_plan_made_ahead_is_the_round_that_runs(tmp_path):
+    """The dry run's prediction: the derived seed, the pauses that end today and the members
+    about to be paused for silence, exactly as the real round will see them."""
+    from dataclasses import replace
+    from datetime import date
+
+    from mailbot.core.membership import State
+    from mailbot.rounds import Rounds
+    from mailbot.render import Renderer
+
+    world = make_world(tmp_path)
+    rounds = Rounds(world.config, world.store, Renderer(), world.clock)  # seeds from numbers
+    add(world, 5)
+    bob = world.store.get_member("bob@example.net")
+    world.store.save_member(replace(bob, state=State.paused, paused_until=date(2026, 11, 2)),
+                            world.clock.now())  # fmt: skip
+    world.store.db.execute(
+        "update members set missed_followups = 3 where email = 'anne@example.org'"
+    )
+    ahead = rounds.plan("manual", ahead=True)
+    assert ahead.resumed == ("bob@example.net",) and ahead.quieted == ("anne@example.org",)
+    world.service.resume_due()
+    ran = rounds.run("manual")
+    assert ran is not None
+    assert (ran.seed, ran.groups, ran.unmatched) == (ahead.seed, ahead.groups, ahead.unmatched)
+    flat = {e for g in ran.groups for e in g}
+    assert "bob@example.net" in flat and "anne@example.org" not in flat
+    world.store.close()
