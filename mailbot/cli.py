@@ -280,12 +280,19 @@ def digest(ctx: Context, preview: bool, html_file: Path | None, force: bool) -> 
     with ctx.app() as app:
         digests = app.service.digests
         if preview:
-            rendered = digests.render(digests.build())
+            content = digests.build()
+            rendered = digests.render(content)
             click.echo(f"Subject: {rendered.subject}\n")
             click.echo(rendered.text, nl=False)
             if html_file:
                 html_file.write_text(rendered.html, encoding="utf-8")
                 click.echo(f"(HTML written to {html_file})", err=True)
+            if digests.waiting() is not None:
+                click.echo("(a digest is waiting for the admins' approval: `mailbot digest` "
+                           "would refuse until they answer)", err=True)  # fmt: skip
+            elif not content.items and not content.groups:
+                click.echo("(nothing new since the last digest: `mailbot digest` would refuse "
+                           "without --force)", err=True)  # fmt: skip
             return
         if digests.waiting() is not None:
             raise MailbotError("a digest is already waiting for the admins' approval")

@@ -17,7 +17,7 @@ from typing import Any
 
 from mailbot.clock import Clock
 from mailbot.config import Config
-from mailbot.core.digest import Digest, build_digest, publishable
+from mailbot.core.digest import CHART_ROUNDS, Digest, build_digest, publishable
 from mailbot.core.membership import first_name
 from mailbot.core.schedule import Cadence, due_slot
 from mailbot.faults import checkpoint
@@ -49,6 +49,8 @@ class Digests:
             source = self.store.learnings_of_digest(row["id"])
         since = sent[-1]["sent_at"] if sent else EPOCH
         learnings = [{**x, "first_name": first_name(x["name"] or "")} for x in source]
+        made = now if row is None else datetime.fromisoformat(row["created_at"])
+        month = made.astimezone(self.config.tz).strftime("%B %Y")
         if row is None:
             year = now.astimezone(self.config.tz).year
             issue = 1 + sum(1 for d in self.store.digests() if d["year"] == year)
@@ -64,12 +66,19 @@ class Digests:
                                key=lambda x: order[x["id"]])  # fmt: skip
         return build_digest(learnings, self.store.round_stats(since),
                             self.store.new_member_count(since), year, issue, dropped,
-                            chart=self.store.round_stats(since, last=6))  # fmt: skip
+                            chart=self.store.round_stats(since, last=4 * CHART_ROUNDS),
+                            month=month)  # fmt: skip
 
-    def render(self, digest: Digest) -> Rendered:
-        context = self._context(digest=digest)
+    def render(self, digest: Digest, reader: str = "member") -> Rendered:
+        """The digest as `reader` gets it: "member" (paired: "digest off" stops it) or
+        "subscriber" (the digest only: "join" to meet people too, "leave" stops it)."""
+        context = self._context(digest=digest, reader=reader)
         text = self.renderer.render("digest", context)
         return Rendered(text.subject, text.text, self.renderer.render_html("digest", context))
+
+    def _renders(self, digest: Digest) -> dict[bool, Rendered]:
+        """Both versions, by whether the reader is paired: two renders, not one per reader."""
+        return {True: self.render(digest, "member"), False: self.render(digest, "subscriber")}
 
     # --- running -----------------------------------------------------------------------
 
@@ -182,13 +191,13 @@ class Digests:
     def _send(self, digest_id: int, now: datetime) -> int:
         row = next(d for d in self.store.digests() if d["id"] == digest_id)
         digest = self.build(row)
-        rendered = self.render(digest)
+        rendered = self._renders(digest)
         readers = self.store.digest_recipients()
         for member in readers:
             # Unsubscribing from the digest should stop the digest, not the membership.
             unsubscribe = "digest off" if member.pairing else "leave"
             queue_email(self.store, self.config.bot, f"digest:{digest_id}:{member.email}",
-                        "digest", [(member.name, member.email)], rendered, now,
+                        "digest", [(member.name, member.email)], rendered[member.pairing], now,
                         unsubscribe=unsubscribe)  # fmt: skip
         checkpoint("digest.queued")
         # Dropped learnings are settled by this digest too: they never come back.
@@ -205,15 +214,17 @@ class Digests:
         bot = self.config.bot
         for digest_id in digest_ids:
             row = next(d for d in self.store.digests() if d["id"] == digest_id)
-            rendered = self.render(self.build(row))
+            rendered = self._renders(self.build(row))
             for mail in self.store.queued_digest_mail(digest_id):
                 [address] = json.loads(mail["recipients"])
                 member = self.store.get_member(address)
-                unsubscribe = "digest off" if member is not None and member.pairing else "leave"
+                paired = member is not None and member.pairing
+                unsubscribe = "digest off" if paired else "leave"
                 envelope = Envelope(bot.name, bot.address, "digest", mail["message_id"], now,
                                     "auto-generated", unsubscribe=unsubscribe)  # fmt: skip
                 to = [(member.name if member else "", address)]
-                self.store.replace_raw(mail["id"], compose(envelope, to, rendered).as_bytes())
+                self.store.replace_raw(mail["id"],
+                                       compose(envelope, to, rendered[paired]).as_bytes())  # fmt: skip
             log.info("digest %s rebuilt for its copies still to send", digest_id)
 
     def _context(self, **extra: Any) -> dict[str, Any]:

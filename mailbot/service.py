@@ -533,7 +533,7 @@ class Service:
         outcome = self.digests.moderate(preview, approve, drop)
         key, reply_to = _reply_key(item), _reply_headers(msg)
         self._notice(key, sender, self.store.get_member(sender),
-                     [("notice/moderated", outcome)], [], reply_to, now)  # fmt: skip
+                     [("notice/moderated", outcome)], [], reply_to, now, footer="admin")  # fmt: skip
         verdict = "approved" if outcome["approved"] else "updated"
         return Result(f"digest {preview['id']} {verdict}", sender, ("moderate",))
 
@@ -544,7 +544,8 @@ class Service:
         log.warning("admin command from %s not trusted: %s", sender, why)
         key, reply_to = _reply_key(item), _reply_headers(msg)
         self._notice(key, sender, self.store.get_member(sender),
-                     [("notice/not_trusted", {"detail": why})], [], reply_to, now)  # fmt: skip
+                     [("notice/not_trusted", {"detail": why})], [], reply_to, now,
+                     footer="admin")  # fmt: skip
         return Result(f"ignored: admin command not authenticated ({why})", sender)
 
     def _confirmation_reply(
@@ -816,6 +817,7 @@ class Service:
         now: datetime,
         topic: str = "notice",
         reply: bool = True,
+        footer: str = "",
     ) -> str:
         """One notice email of these sections: "notice", or why it was withheld."""
         if topic == "notice/unknown":
@@ -833,6 +835,7 @@ class Service:
             now,
             sections=[p.text.strip() for p in parts],
             footnotes=footnotes,
+            footer=footer,
         )
         body = self.renderer.render("notice", context)
         return self._queue(
@@ -908,6 +911,7 @@ class Service:
             "sections": [],
             "footnotes": [],
             "also": [],  # answers to the other commands in the same email
+            "footer": "",  # "admin": the closing line for an organiser
         }
         context.update(extra)
         return context

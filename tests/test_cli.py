@@ -244,6 +244,10 @@ def test_followup_and_digest_preview_from_the_command_line(local, tmp_path):
     assert "<table" in html.read_text()
     code, out, _ = run("digest", config=local)
     assert code == 0 and "digest queued for every reader" in out  # no admins: no moderation
+    code, out, err = run("digest", "--preview", config=local)
+    assert code == 0 and "Issue 2" in out
+    assert "`mailbot digest` would refuse without --force" in err
+    assert run("digest", config=local)[0] == 1
 
 
 def test_learnings_lists_and_releases_flagged_ones(local, tmp_path):

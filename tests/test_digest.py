@@ -170,7 +170,7 @@ def test_organisers_can_override_the_digest_templates(tmp_path):
     w.service.digests.start()
     w.service.send(w.transport)
     [msg] = w.transport.messages()
-    assert str(msg["Subject"]).startswith("Our news Vol ")
+    assert str(msg["Subject"]) == "Our news November 2026 (Vol 2026, Issue 1)"
     assert body(msg).startswith("Custom body")
 
 
@@ -219,3 +219,94 @@ def test_a_digest_only_subscriber_who_joins_is_told_they_are_paired_now(world):
     world.receive(make_mail("reader@example.edu", "join"))
     assert "pairing rounds now" in str(world.last_to("reader@example.edu")["Subject"])
     assert world.store.get_member("reader@example.edu").pairing
+
+
+# --- what a reader sees: figures that add up, a chart that says something ----------------
+
+
+def rows(*triples):
+    return [{"number": n, "groups": g, "met": m} for n, g, m in triples]
+
+
+def test_the_figures_cover_exactly_the_rounds_reported_on():
+    history = rows((1, 4, 4), (2, 5, 2), (3, 3, 1))
+    digest = build_digest([], rows((2, 5, 2), (3, 3, 1)), 2, 2026, 4, chart=history,
+                          month="December 2026")  # fmt: skip
+    assert (digest.groups, digest.met, digest.covered) == (8, 3, "Rounds 2 and 3")
+    assert digest.title == "December 2026 (Vol 2026, Issue 4)"
+    assert [(b.label, b.percent, b.met, b.groups) for b in digest.bars] == [
+        ("Round 1", 100, 4, 4), ("Round 2", 40, 2, 5), ("Round 3", 33, 1, 3)]  # fmt: skip
+
+
+@pytest.mark.parametrize("covered, history", [
+    ([], rows((1, 4, 4), (2, 5, 2))),  # an empty digest draws no old rounds
+    (rows((1, 2, 2)), rows((1, 2, 2))),  # one bar compares nothing
+])  # fmt: skip
+def test_no_chart_when_it_would_say_nothing(covered, history):
+    assert build_digest([], covered, 0, 2026, 1, chart=history).bars == ()
+
+
+def test_the_chart_stops_at_the_newest_round_reported_on():
+    history = rows(*[(n, 4, n % 4) for n in range(1, 11)])
+    digest = build_digest([], rows((8, 4, 0)), 0, 2026, 1, chart=history)
+    assert [b.label for b in digest.bars] == [f"Round {n}" for n in range(3, 9)]
+
+
+def _approve(world):
+    world.service.digests.start()
+    world.service.send(world.transport)
+    preview = [m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "digest-preview"]
+    world.transport.sent.clear()
+    world.receive(make_reply(preview[-1], f"Organiser <{ADMIN}>", "approve"))
+    return [m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "digest"]
+
+
+def test_a_second_digest_counts_only_its_own_round_and_charts_both(world):
+    first = _approve(world)
+    assert "Round 1: 1 group formed, 1 met." in body(first[0])
+    world.clock.advance(days=31)
+    world.rounds.run("r2", seed=3)
+    world.service.learnings.follow_up_latest()
+    world.service.send(world.transport)
+    second = _approve(world)
+    text = body(second[0]).replace("\r\n", "\n")
+    assert "Round 2: 1 group formed, 0 met." in text
+    assert "Round 1    #################### 100%  1 of 1 group" in text
+    assert "Round 2    ....................   0%  0 of 1 group" in text
+    assert "December 2026 (Vol 2026, Issue 2)" in str(second[0]["Subject"])
+
+
+def test_learnings_are_numbered_in_both_parts_and_the_closing_fits_the_reader(world):
+    world.receive(make_mail("Reader <reader@example.edu>", "subscribe digest"))
+    world.receive(make_reply(world.last_to("reader@example.edu"), "reader@example.edu", "yes"))
+    sent = {str(m["To"]).split("<")[1][:-1]: m for m in _approve(world)}
+    member, subscriber = sent["anne@example.org"], sent["reader@example.edu"]
+    html = member.get_body(("html",)).get_content()
+    assert '<strong style="color:#1d70b8;">1.</strong>' in html and "2.</strong>" in html
+    assert "\n1. " in body(member) and "\n2. " in body(member)
+    assert 'email "digest off"' in body(member) and "Email \"join\"" not in body(member)
+    assert 'Email "join" to' in body(subscriber) and 'email "leave"' in body(subscriber)
+    assert "subject=join" in subscriber.get_body(("html",)).get_content()
+    assert "subject=join" not in html
+    for msg in (member, subscriber):
+        assert 'or "leave" to stop' not in body(msg)
+
+
+def test_an_empty_text_digest_keeps_its_paragraphs_apart(tmp_path):
+    w = make_world(tmp_path, digest={"moderation": False})
+    rows_, _ = parse_roster("email\na@example.org\n")
+    w.service.import_members(rows_, confirmed=True)
+    w.service.digests.start()
+    w.service.send(w.transport)
+    text = body(w.transport.messages()[0]).replace("\r\n", "\n")
+    assert "No pairing round since the last digest; 1 new member." in text
+    assert "lines is plenty.\n\nYou get this digest" in text
+    assert "Share of groups" not in text
+    w.store.close()
+
+
+def test_the_organisers_notices_close_as_an_organisers(world):
+    _approve(world)
+    notice = world.last_to(ADMIN)
+    assert notice["X-Mailbot-Kind"] == "notice"
+    assert body(notice).rstrip().endswith("You get this as an organiser of UnMentoring.")

@@ -103,6 +103,7 @@ CONTEXT.update(
     window=30,
     diagnostic="550 5.1.1 no such user",
     also=["Your status: active."],
+    reader="member",
 )
 MEMBER["pairing"] = True
 

@@ -601,3 +601,20 @@ def test_any_reply_in_the_confirmation_thread_confirms(world, subject, text):
     thread = {"In-Reply-To": str(asked["Message-ID"]), "References": str(asked["Message-ID"])}
     world.receive(make_mail(ANNE, subject, text, headers=thread))
     assert world.state("anne@example.org") == "active"
+
+
+def test_closing_lines_fit_the_reader(world):
+    """Nobody who left or was forgotten is told to send "leave"; members are."""
+    join_and_confirm(world)
+    assert 'or "leave" to stop at any time' in body(world.last_to("anne@example.org"))
+    world.receive(make_mail(ANNE, "leave"))
+    left = body(world.last_to("anne@example.org"))
+    assert '"leave"' not in left.split("-- ")[-1] and 'Email "join" to come back' in left
+    world.receive(make_mail(BOB, "Hello?"))
+    assert 'Email "join" to take part' in body(world.last_to("bob@example.net"))
+    from tests.helpers import forget_by_email
+
+    join_and_confirm(world, BOB, "bob@example.net")
+    forget_by_email(world, BOB, "bob@example.net")
+    gone = body(world.last_to("bob@example.net"))
+    assert "deleted your profile" in gone and '"leave"' not in gone.split("-- ")[-1]

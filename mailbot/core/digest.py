@@ -2,8 +2,11 @@
 
 Learnings are grouped by round (newest first) and numbered in order, so moderators can say
 ``drop 3 7``. Private learnings and those flagged for review never appear; anonymous ones
-appear without a name. The chart is bars in percent, drawn by the HTML template with table
-cells, which every mail client renders (inline SVG and scripts are not).
+appear without a name. The figures cover exactly the rounds the digest reports on (those
+whose follow-ups went out since the last digest). The chart is the share of groups that met
+in each of the last rounds up to the newest reported on, with the counts: drawn only when
+the digest reports on a round and there are two or more to compare, by the HTML template
+with table cells, which every mail client renders (inline SVG and scripts are not).
 """
 
 from __future__ import annotations
@@ -31,7 +34,10 @@ class Bar:
     label: str
     groups: int
     met: int
-    percent: int  # width of the "met" bar, 0-100
+    percent: int  # the share of groups that met, 0-100: the width of the bar
+
+
+CHART_ROUNDS = 6
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,8 @@ class Digest:
     met: int
     new_members: int
     bars: tuple[Bar, ...]
+    rounds: tuple[int, ...] = ()  # the rounds the figures cover
+    month: str = ""  # "December 2026": when the digest was made
 
     @property
     def items(self) -> list[Item]:
@@ -50,7 +58,16 @@ class Digest:
 
     @property
     def title(self) -> str:
-        return f"Vol {self.year}, Issue {self.issue}"
+        numbered = f"Vol {self.year}, Issue {self.issue}"
+        return f"{self.month} ({numbered})" if self.month else numbered
+
+    @property
+    def covered(self) -> str:
+        """"Round 5", "Rounds 4 and 5", "Rounds 3, 4 and 5"."""
+        names = [str(n) for n in self.rounds]
+        if len(names) < 2:
+            return f"Round {''.join(names)}"
+        return f"Rounds {', '.join(names[:-1])} and {names[-1]}"
 
 
 def publishable(learning: dict[str, Any]) -> bool:
@@ -64,10 +81,10 @@ def publishable(learning: dict[str, Any]) -> bool:
 def build_digest(learnings: list[dict[str, Any]], rounds: list[dict[str, Any]],
                  new_members: int, year: int, issue: int,
                  dropped: frozenset[int] = frozenset(),
-                 chart: list[dict[str, Any]] | None = None) -> Digest:  # fmt: skip
+                 chart: list[dict[str, Any]] | None = None, month: str = "") -> Digest:  # fmt: skip
     """``learnings`` rows carry round_number, first_name and org; ``rounds`` rows (the rounds
-    reported on) and ``chart`` rows (the last few, for the picture) carry number, groups and
-    met. ``dropped`` are learning ids a moderator removed."""
+    reported on) and ``chart`` rows (earlier rounds too, for the picture) carry number,
+    groups and met. ``dropped`` are learning ids a moderator removed."""
     kept = [x for x in learnings if publishable(x) and x["id"] not in dropped]
     by_round: dict[int, list[dict[str, Any]]] = {}
     for learning in sorted(kept, key=lambda x: (-x["round_number"], x["id"])):
@@ -80,15 +97,30 @@ def build_digest(learnings: list[dict[str, Any]], rounds: list[dict[str, Any]],
             number += 1
             items.append(Item(number, row["id"], row["text"].strip(), _author(row)))
         sections.append(Section(f"Round {round_number}", tuple(items)))
-    bars = tuple(
-        Bar(f"Round {r['number']}", r["groups"], r["met"],
-            round(100 * r["met"] / r["groups"]) if r["groups"] else 0)
-        for r in sorted(rounds if chart is None else chart, key=lambda r: r["number"])[-6:]
-    )  # fmt: skip
+    covered = tuple(sorted(r["number"] for r in rounds))
     return Digest(
         year=year, issue=issue, sections=tuple(sections),
         groups=sum(r["groups"] for r in rounds), met=sum(r["met"] for r in rounds),
-        new_members=new_members, bars=bars,
+        new_members=new_members, bars=_bars(rounds, chart or []),
+        rounds=covered, month=month,
+    )  # fmt: skip
+
+
+def _bars(rounds: list[dict[str, Any]], history: list[dict[str, Any]]) -> tuple[Bar, ...]:
+    """The last rounds up to the newest one covered; none for a digest that covers no round,
+    nor a single bar, which compares nothing."""
+    if not rounds:
+        return ()
+    rows = {r["number"]: r for r in history}
+    rows.update({r["number"]: r for r in rounds})
+    newest = max(r["number"] for r in rounds)
+    shown = sorted(n for n in rows if n <= newest)[-CHART_ROUNDS:]
+    if len(shown) < 2:
+        return ()
+    return tuple(
+        Bar(f"Round {n}", rows[n]["groups"], rows[n]["met"],
+            round(100 * rows[n]["met"] / rows[n]["groups"]) if rows[n]["groups"] else 0)
+        for n in shown
     )  # fmt: skip
 
 
