@@ -38,6 +38,7 @@ class BotConfig:
     admin_auth: str = "dmarc"
     authserv_id: str = ""  # "topmost": trust the topmost Authentication-Results header only
     verp: bool = False  # send from address+bounces-TOKEN@domain to tie bounces to a message
+    contact: str = ""  # how to reach a person, for the help and "I didn't understand" replies
 
     @property
     def domain(self) -> str:
@@ -46,7 +47,7 @@ class BotConfig:
     @property
     def view(self) -> dict[str, str]:
         """What every template sees as ``bot``."""
-        return {"name": self.name, "address": self.address}
+        return {"name": self.name, "address": self.address, "contact": self.contact}
 
 
 @dataclass(frozen=True)
@@ -304,6 +305,7 @@ def _read_bot(r: _Reader, embedded: bool) -> BotConfig | None:
         admin_auth=admin_auth,
         authserv_id=authserv_id,
         verp=r.boolean("bot", "verp", False),
+        contact=" ".join(r.string("bot", "contact", "").split())[:300],
     )
 
 

@@ -42,6 +42,7 @@ address = "{bot}"
 name = "UnMentoring"
 database = "mailbot.db"
 admins = ["organiser@example.org"]
+contact = "the organisers, organiser@example.org"
 
 [local]
 maildir = "mail"        # one Maildir per address: mail/<address>/

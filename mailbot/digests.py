@@ -223,8 +223,8 @@ class Digests:
                 envelope = Envelope(bot.name, bot.address, "digest", mail["message_id"], now,
                                     "auto-generated", unsubscribe=unsubscribe)  # fmt: skip
                 to = [(member.name if member else "", address)]
-                self.store.replace_raw(mail["id"],
-                                       compose(envelope, to, rendered[paired]).as_bytes())  # fmt: skip
+                raw = compose(envelope, to, rendered[paired]).as_bytes()
+                self.store.replace_raw(mail["id"], raw)
             log.info("digest %s rebuilt for its copies still to send", digest_id)
 
     def _context(self, **extra: Any) -> dict[str, Any]:

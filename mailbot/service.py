@@ -533,7 +533,8 @@ class Service:
         outcome = self.digests.moderate(preview, approve, drop)
         key, reply_to = _reply_key(item), _reply_headers(msg)
         self._notice(key, sender, self.store.get_member(sender),
-                     [("notice/moderated", outcome)], [], reply_to, now, footer="admin")  # fmt: skip
+                     [("notice/moderated", outcome)], [], reply_to, now,
+                     footer="admin")  # fmt: skip
         verdict = "approved" if outcome["approved"] else "updated"
         return Result(f"digest {preview['id']} {verdict}", sender, ("moderate",))
 

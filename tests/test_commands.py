@@ -223,3 +223,22 @@ def test_the_help_email_lists_what_its_reader_can_use(audience):
 def test_every_command_is_in_some_help_email():
     shown = {u.form for a in Audience for u in usages_for(a)}
     assert shown == {u.form for u in USAGES}
+
+
+@pytest.mark.parametrize("text", [
+    "block Anne Person <anne@example.org>",
+    'block "Anne Person" <Anne@Example.org>',
+    "block Anne Marie van der Berg <anne@example.org>",
+    "block <anne@example.org>",
+])  # fmt: skip
+def test_block_takes_an_address_as_copied_from_an_intros_to_line(text):
+    for parsed in (parse_commands(text, []), parse_commands("", [text])):
+        [command] = parsed.commands
+        assert (command.verb, command.target, command.error) == (
+            Verb.block, "anne@example.org", None)  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["block Anne Person", "block anne@example.org bob@example.net"])
+def test_block_without_one_clear_address_is_explained(text):
+    [command] = parse_commands(text, []).commands
+    assert command.error and "needs one email address" in command.error

@@ -23,7 +23,7 @@ MEMBER = {
     "paused_until": None,
 }
 CONTEXT = {
-    "bot": {"name": "UnMentoring", "address": "unmentoring@example.org"},
+    "bot": {"name": "UnMentoring", "address": "unmentoring@example.org", "contact": "Sam"},
     "member": MEMBER,
     "example_date": "2026-12-02",
     "detail": "a reason",

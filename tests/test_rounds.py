@@ -279,8 +279,8 @@ def test_a_plan_made_ahead_is_the_round_that_runs(tmp_path):
     from datetime import date
 
     from mailbot.core.membership import State
-    from mailbot.rounds import Rounds
     from mailbot.render import Renderer
+    from mailbot.rounds import Rounds
 
     world = make_world(tmp_path)
     rounds = Rounds(world.config, world.store, Renderer(), world.clock)  # seeds from numbers

@@ -618,3 +618,18 @@ def test_closing_lines_fit_the_reader(world):
     forget_by_email(world, BOB, "bob@example.net")
     gone = body(world.last_to("bob@example.net"))
     assert "deleted your profile" in gone and '"leave"' not in gone.split("-- ")[-1]
+
+
+def test_organisers_can_name_a_person_to_write_to(tmp_path):
+    world = make_world(tmp_path, bot={"contact": "Sam Organiser,\r\nBcc: x@evil sam@example.org"})
+    world.receive(make_mail(BOB, "Hello?", "Is this the coffee thing?"))
+    text = body(world.last_to("bob@example.net"))
+    assert "To reach a person: Sam Organiser, Bcc: x@evil sam@example.org." in text
+    world.receive(make_mail(BOB, "help"))
+    assert "To reach a person: Sam Organiser" in body(world.last_to("bob@example.net"))
+    world.store.close()
+
+
+def test_without_a_contact_line_nothing_is_promised(world):
+    world.receive(make_mail(BOB, "Hello?", "Is this the coffee thing?"))
+    assert "To reach a person" not in body(world.last_to("bob@example.net"))

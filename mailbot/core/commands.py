@@ -285,7 +285,9 @@ def parse_subject(subject: str) -> Command | None:
 
 def parse_line(line: str) -> Command | None:
     words = line.split()
-    return _from_words(words, in_subject=False) if len(words) <= 4 else None
+    if len(words) <= 4 or (len(words) <= 8 and words[-1].startswith("<")):  # block Name <a@b>
+        return _from_words(words, in_subject=False)
+    return None
 
 
 def _from_words(words: list[str], in_subject: bool) -> Command | None:
@@ -356,7 +358,9 @@ _ADDRESS_RE = re.compile(r"<?([A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})>?
 
 
 def _block(verb: Verb, args: list[str], text: str) -> Command:
-    match = _ADDRESS_RE.fullmatch(args[0]) if len(args) == 1 else None
+    """``block a@b``, or as copied from an intro's To: line, ``block Anne Person <a@b>``."""
+    named = len(args) > 1 and args[-1].startswith("<") and len(args) <= 7
+    match = _ADDRESS_RE.fullmatch(args[-1]) if len(args) == 1 or named else None
     if match is None:
         return Command(
             verb,
