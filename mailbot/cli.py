@@ -25,6 +25,8 @@ MEMBER_COLUMNS = [
     "name",
     "org",
     "state",
+    "pairing",
+    "digest",
     "phone",
     "skype",
     "google",
@@ -174,10 +176,10 @@ def send(ctx: Context) -> None:
 @pass_context
 def run(ctx: Context, once: bool) -> None:
     """The daemon: poll, send and run scheduled jobs until SIGTERM or Ctrl-C."""
-    from mailbot.daemon import Daemon
+    from mailbot.daemon import Daemon, InstanceLock
     from mailbot.embedded import EmbeddedSmtp
 
-    with ctx.app() as app:
+    with ctx.app() as app, InstanceLock(app.config.bot.database):
         local = app.config.local
         server = None
         if local is not None and not once:
@@ -186,7 +188,7 @@ def run(ctx: Context, once: bool) -> None:
                 f"embedded SMTP server on {server.host}:{server.port}, mailboxes in {local.maildir}"
             )
         try:
-            Daemon(app).run(once=once)
+            Daemon(app).run(once=once, lock=False)  # held above, before the mail server starts
         finally:
             if server:
                 server.stop()
@@ -248,7 +250,9 @@ def pair(ctx: Context, dry_run: bool, fmt: str, seed: int | None, force: bool) -
     if refusal:
         click.echo(f"`mailbot pair` would refuse now: {refusal}. `mailbot pair --force` "
                    "would make these groups.")  # fmt: skip
-    elif dry_run:
+    if not dry_run:
+        click.echo("intros queued: `mailbot send` or the daemon delivers them")
+    elif not refusal:
         click.echo("`mailbot pair` now (or the next scheduled round, if nobody joins, leaves "
                    "or pauses first) makes these groups.")  # fmt: skip
 
@@ -388,7 +392,8 @@ def import_members(ctx: Context, csv_file: Path, confirmed: bool) -> None:
 def members(ctx: Context, fmt: str) -> None:
     """Who is in which state."""
     with ctx.app() as app:
-        rows = [{k: r.get(k) for k in MEMBER_COLUMNS} for r in app.store.members()]
+        rows = [{k: bool(r[k]) if k in ("pairing", "digest") else r.get(k)
+                 for k in MEMBER_COLUMNS} for r in app.store.members()]  # fmt: skip
     click.echo(format_members(rows, fmt), nl=False)
 
 
@@ -424,6 +429,15 @@ def forget(ctx: Context, address: str, yes: bool) -> None:
     click.echo(f"erased {address}; their filed mail goes at the next poll")
 
 
+def _receives(row: dict[str, Any]) -> str:
+    """What a member gets: the pairing rounds, the digest, both (or neither, once left)."""
+    if row.get("state") == "left":
+        return ""
+    parts = [name for name, key in (("rounds", "pairing"), ("digest", "digest"))
+             if row.get(key, 1)]  # fmt: skip
+    return " + ".join(parts) or "nothing"
+
+
 def format_members(rows: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
@@ -433,8 +447,8 @@ def format_members(rows: list[dict[str, Any]], fmt: str) -> str:
         writer.writeheader()
         writer.writerows({k: _spreadsheet_safe(v) for k, v in row.items()} for row in rows)
         return out.getvalue()
-    columns = ["email", "name", "org", "state"]
-    table = [columns] + [[str(r[c] or "") for c in columns] for r in rows]
+    columns = ["email", "name", "org", "state", "receives"]
+    table = [columns] + [[str(r[c] or "") for c in columns[:-1]] + [_receives(r)] for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(columns))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()

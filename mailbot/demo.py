@@ -50,6 +50,9 @@ smtp_port = {port}      # the embedded SMTP server on 127.0.0.1
 
 [daemon]
 poll_interval = 2
+
+[limits]
+replies_per_day = 50    # trying the demo by hand sends many emails from one address
 """
 
 Echo = Callable[[str], None]
@@ -65,7 +68,10 @@ def run_demo(directory: Path, port: int, serve: bool, echo: Echo, fresh: bool = 
         folder.check_reusable(fresh)
         hint = "try --port 2525, or --port 0 for any free port"
         with EmbeddedSmtp(directory / "mail", "127.0.0.1", port, busy_hint=hint) as server:
+            deleted = folder.contents()
             folder.clear()
+            if deleted:
+                echo(f"Deleted the previous demo in {directory} ({deleted}).")
             (directory / "mailbot.toml").write_text(CONFIG.format(bot=BOT, port=server.port))
             config = load_config(directory / "mailbot.toml")
             app = build_app(config, migrate=True)
@@ -111,8 +117,8 @@ class DemoFolder:
             self.lock.acquire()
         except MailbotError:
             raise MailbotError(
-                f"a demo is already running in {directory}: stop it first (Ctrl-C in its "
-                "terminal), or pick another --dir"
+                f"a demo (or `mailbot run`) is already running in {directory}: stop it first "
+                "(Ctrl-C in its terminal), or pick another --dir"
             ) from None
         return self
 
@@ -180,17 +186,27 @@ def mailbot_program() -> str:
     return shlex.quote(shown if not shown.startswith("..") else str(program.resolve()))
 
 
+def _shown_path(path: Path) -> str:
+    """A path as short as it can be typed from here."""
+    relative = os.path.relpath(path)
+    return shlex.quote(relative if not relative.startswith("..") else str(path))
+
+
 def _serve(app: App, server: EmbeddedSmtp, directory: Path, echo: Echo) -> None:
     logging.getLogger("mailbot").setLevel(logging.INFO)
     admin = admin_command(directory)
+    python = _shown_path(Path(sys.executable))
     echo(f"""
-Now serving on the embedded default until Ctrl-C. Try it yourself:
+Now serving on the embedded default until Ctrl-C. Try it yourself, with Python:
 
-  swaks --server 127.0.0.1:{server.port} --to {BOT} --from you@example.org --header "Subject: join"
+  {python} -c 'import smtplib; smtplib.SMTP("127.0.0.1", {server.port}).sendmail(\
+"you@example.org", "{BOT}", "Subject: join\\n\\norg: Example Council")'
 
-or point any mail client's outgoing (SMTP) server at 127.0.0.1 port {server.port}, no login.
-Replies land in {directory / "mail"}/<your address>/new/ (a Maildir: open it with mutt -f,
-or read the files). The bot checks its mailbox every 2 seconds.
+or swaks (swaks --server 127.0.0.1:{server.port} --to {BOT} --from you@example.org
+--header "Subject: join"), or point any mail client's outgoing (SMTP) server at 127.0.0.1
+port {server.port}, no login. Replies land in {directory / "mail"}/<your address>/new/, one
+file per email (a Maildir: read the files, or open it with mutt -f). The bot checks its
+mailbox every 2 seconds.
 
 The demo's config is {directory / "mailbot.toml"}. Admin commands, in another terminal:
 
@@ -270,7 +286,8 @@ class Scenario:
             "erin@example.edu,Erin Green,Example District,Runs the open data team\n"
             "femi@example.gov,Femi Adeyemi,Example City,Accessibility champion\n"
         )
-        app.service.import_members(rows, confirmed=True)
+        added, _ = app.service.import_members(rows, confirmed=True)
+        self.echo(f"  imported {', '.join(added)}: active at once, no confirmation email")
         self.step("A pairing round runs (mailbot pair): three active members make one trio; "
                   "Bob is paused")  # fmt: skip
         plan = app.rounds.run("demo round 1")

@@ -67,7 +67,7 @@ class Digests:
         return build_digest(learnings, self.store.round_stats(since),
                             self.store.new_member_count(since), year, issue, dropped,
                             chart=self.store.round_stats(since, last=4 * CHART_ROUNDS),
-                            month=month)  # fmt: skip
+                            month=month, first=not sent)  # fmt: skip
 
     def render(self, digest: Digest, reader: str = "member") -> Rendered:
         """The digest as `reader` gets it: "member" (paired: "digest off" stops it) or

@@ -34,6 +34,8 @@ class _SmtpPolicy(email.policy.EmailPolicy):
     """
 
     def fold(self, name: str, value: Any) -> str:
+        if _plain_subject(name, value, self.max_line_length or 78):
+            return _fold_at_spaces(name, str(value), self.max_line_length or 78) + self.linesep
         addresses = getattr(value, "addresses", ())
         if len(addresses) < 2:
             return super().fold(name, value)
@@ -43,9 +45,29 @@ class _SmtpPolicy(email.policy.EmailPolicy):
         return f"{name}: " + f",{self.linesep} ".join(values) + self.linesep
 
     def fold_binary(self, name: str, value: Any) -> bytes:
+        if _plain_subject(name, value, self.max_line_length or 78):
+            return self.fold(name, value).encode("ascii")
         if len(getattr(value, "addresses", ())) < 2:
             return super().fold_binary(name, value)
         return self.fold(name, value).encode("ascii")
+
+
+def _plain_subject(name: str, value: Any, width: int) -> bool:
+    """A long ASCII Subject: the email package folds it right after "Subject:" (the value
+    then starts with a space in every client); we fold it at the spaces instead."""
+    text = str(value)
+    return (name.lower() == "subject" and text.isascii() and len(name) + 2 + len(text) > width
+            and not any(c in text for c in "\r\n") and "=?" not in text
+            and max(map(len, text.split(" "))) < 900)  # fmt: skip
+
+
+def _fold_at_spaces(name: str, text: str, width: int) -> str:
+    lines = [f"{name}:"]
+    for word in text.split(" "):
+        if len(lines[-1]) + 1 + len(word) > width and lines[-1].strip() not in ("", f"{name}:"):
+            lines.append("")
+        lines[-1] += " " + word
+    return "\r\n".join(lines)
 
 
 POLICY = _SmtpPolicy(linesep="\r\n", max_line_length=78)

@@ -149,7 +149,7 @@ class Rounds:
             checkpoint("pair.before_commit")
         checkpoint("pair.after_commit")
         log.info(
-            "round %s (%s): %d groups, %d unmatched, seed %s",
+            "round %s (%s): %d group(s), %d unmatched, seed %s",
             plan.number,
             slot,
             len(plan.groups),

@@ -16,6 +16,7 @@ import json
 import logging
 import secrets
 import sqlite3
+import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -868,9 +869,12 @@ class Service:
         """Queue one email to `sender`: its kind, or why it was withheld. Only answers to
         people's own mail (`reply`) count against, and are stopped by, the daily reply cap."""
         cap = self.config.limits.replies_per_day
-        if reply and self.store.mail_count(sender, now - timedelta(days=1), replies=True) >= cap:
+        sent = self.store.mail_count(sender, now - timedelta(days=1), replies=True) if reply else 0
+        if reply and sent >= cap:
             log.warning("not replying to %s: %s replies in the last day already", sender, cap)
             return withheld("replies_per_day", cap)
+        if reply and sent == cap - 1:  # the last answer today says so, or silence looks broken
+            rendered = _with_note(rendered, LAST_REPLY_NOTE.format(cap=cap))
         queue_email(
             self.store,
             self.config.bot,
@@ -1081,6 +1085,22 @@ WEBMAIL = frozenset({
     "web.de", "btinternet.com", "sky.com", "virginmedia.com", "mail.com", "zoho.com",
     "fastmail.com", "yandex.com", "mail.ru", "qq.com", "163.com", "orange.fr", "free.fr",
 })  # fmt: skip
+
+
+LAST_REPLY_NOTE = (
+    "(That makes {cap} replies to you today, the most I send to one address in a day. I'll "
+    "still act on what you send, but I won't answer again until tomorrow.)"
+)
+
+
+def _with_note(rendered: Rendered, note: str) -> Rendered:
+    """The note at the end of the text, above the signature."""
+    body, sep, signature = rendered.text.rpartition("\n-- \n")
+    if not sep:
+        body, signature = rendered.text.rstrip("\n"), ""
+    wrapped = textwrap.fill(note, 90)
+    text = f"{body.rstrip()}\n\n{wrapped}\n{sep}{signature}" if sep else f"{body}\n\n{wrapped}\n"
+    return replace(rendered, text=text)
 
 
 def withheld(limit: str, count: int, whom: str = "this address") -> str:

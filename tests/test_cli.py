@@ -367,3 +367,35 @@ def test_a_dry_run_predicts_pair_and_says_when_it_would_refuse(local, tmp_path):
     assert run("pair", config=local)[0] == 1
     forced = json.loads(run("pair", "--force", "--format", "json", config=local)[1])
     assert forced["groups"] == preview["groups"]
+
+
+def test_members_say_who_gets_the_rounds_and_who_the_digest(local, tmp_path):
+    run("init", config=local)
+    for sender, subject in (("anne@example.org", "join"), ("dee@example.net", "subscribe digest")):
+        deliver_local(tmp_path / "mail", BOT, make_mail(sender, subject).as_bytes())
+    run("poll", config=local)
+    run("send", config=local)
+    for person in ("anne@example.org", "dee@example.net"):
+        [confirm] = (tmp_path / "mail" / person / "new").iterdir()
+        code = re.search(r"confirm ([a-z2-7]{24})", confirm.read_text()).group(1)
+        deliver_local(tmp_path / "mail", BOT, make_mail(person, f"confirm {code}").as_bytes())
+    run("poll", config=local)
+    deliver_local(tmp_path / "mail", BOT, make_mail("anne@example.org", "digest off").as_bytes())
+    run("poll", config=local)
+    out = run("members", config=local)[1]
+    assert re.search(r"anne@example.org .* active +rounds\n", out)
+    assert re.search(r"dee@example.net .* active +digest\n", out)
+    rows = {r["email"]: r for r in json.loads(run("members", "--format", "json", config=local)[1])}
+    anne, dee = rows["anne@example.org"], rows["dee@example.net"]
+    assert (anne["pairing"], anne["digest"], dee["pairing"], dee["digest"]) == (
+        True, False, False, True)  # fmt: skip
+
+
+def test_a_second_daemon_refuses_before_starting_a_mail_server(local):
+    from mailbot.daemon import InstanceLock
+
+    run("init", config=local)
+    with InstanceLock(local.parent / "mailbot.db"):
+        code, _, err = run("run", config=local)
+    assert code == 1 and "another mailbot is already running" in err
+    assert "SMTP" not in err

@@ -242,3 +242,31 @@ def test_block_takes_an_address_as_copied_from_an_intros_to_line(text):
 def test_block_without_one_clear_address_is_explained(text):
     [command] = parse_commands(text, []).commands
     assert command.error and "needs one email address" in command.error
+
+
+@pytest.mark.parametrize("subject, verb, on, digest_only", [
+    ("Unsubscribe from the digest", Verb.digest, False, False),
+    ("stop digest", Verb.digest, False, False),
+    ("digest off please", Verb.digest, False, False),
+    ("Digest off, thanks", Verb.digest, False, False),
+    ("digest on please", Verb.digest, True, False),
+    ("subscribe to the digest", Verb.join, True, True),
+])  # fmt: skip
+def test_digest_phrases_in_the_subject_never_leave_or_flip(subject, verb, on, digest_only):
+    [command] = parse_commands(subject, []).commands
+    assert (command.verb, command.on, command.digest_only, command.error) == (
+        verb, on, digest_only, None)  # fmt: skip
+
+
+@pytest.mark.parametrize("subject", ["digest", "Digest please"])
+def test_a_bare_digest_is_answered_with_the_choices_not_switched_on(subject):
+    [command] = parse_commands(subject, []).commands
+    assert command.error == 'write "digest on" or "digest off"'
+
+
+@pytest.mark.parametrize("subject, rounds, target", [
+    ("pause 2 please", 2, None), ("block bob@example.net thanks", None, "bob@example.net"),
+])  # fmt: skip
+def test_arguments_in_the_subject_may_be_followed_by_other_words(subject, rounds, target):
+    [command] = parse_commands(subject, []).commands
+    assert (command.rounds, command.target, command.error) == (rounds, target, None)

@@ -82,7 +82,7 @@ def test_a_running_demo_holds_its_folder(tmp_path):
     assert _demo("--dir", str(folder))[0] == 0
     with InstanceLock(folder / "mailbot.db"):  # as the running demo holds it
         code, out = _demo("--dir", str(folder), "--fresh")
-    assert code == 1 and f"a demo is already running in {folder}" in out
+    assert code == 1 and f"a demo (or `mailbot run`) is already running in {folder}" in out
     assert (folder / "mailbot.db").exists() and any((folder / "mail").iterdir())
 
 

@@ -263,7 +263,7 @@ def _approve(world):
 
 def test_a_second_digest_counts_only_its_own_round_and_charts_both(world):
     first = _approve(world)
-    assert "Round 1: 1 group formed, 1 met." in body(first[0])
+    assert "Round 1: 1 group formed, 1 met. 2 new members so far." in body(first[0])
     world.clock.advance(days=31)
     world.rounds.run("r2", seed=3)
     world.service.learnings.follow_up_latest()
@@ -299,7 +299,7 @@ def test_an_empty_text_digest_keeps_its_paragraphs_apart(tmp_path):
     w.service.digests.start()
     w.service.send(w.transport)
     text = body(w.transport.messages()[0]).replace("\r\n", "\n")
-    assert "No pairing round since the last digest; 1 new member." in text
+    assert "No pairing round yet; 1 new member so far." in text
     assert "lines is plenty.\n\nYou get this digest" in text
     assert "Share of groups" not in text
     w.store.close()
@@ -310,3 +310,20 @@ def test_the_organisers_notices_close_as_an_organisers(world):
     notice = world.last_to(ADMIN)
     assert notice["X-Mailbot-Kind"] == "notice"
     assert body(notice).rstrip().endswith("You get this as an organiser of UnMentoring.")
+
+
+def test_a_digest_only_reader_is_never_told_they_will_be_paired(world):
+    world.receive(make_mail("Reader <reader@example.edu>", "subscribe digest"))
+    world.receive(make_reply(world.last_to("reader@example.edu"), "reader@example.edu", "yes"))
+    assert "as your matches will see it" not in body(world.last_to("reader@example.edu"))
+    world.receive(make_mail("reader@example.edu", "status"))
+    status = body(world.last_to("reader@example.edu"))
+    assert "gets the monthly digest only" in status and "next pairing round" not in status
+    for command in ("pause", "resume", "skip next", "block anne@example.org"):
+        world.receive(make_mail("reader@example.edu", command))
+        reply = body(world.last_to("reader@example.edu"))
+        assert "you're not in the pairing rounds" in reply, command
+        assert world.state("reader@example.edu") == "active"
+    world.receive(make_mail("reader@example.edu", "Unsubscribe from the digest"))
+    member = world.store.get_member("reader@example.edu")
+    assert member.state.value == "active" and not member.digest  # the digest stops, not more

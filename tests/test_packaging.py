@@ -40,7 +40,7 @@ def test_installed_package_renders_from_its_own_templates(wheel, tmp_path):
         f"import sys; sys.path.insert(0, {str(site)!r}); import mailbot.render as r; "
         f"assert str(r.PACKAGE_TEMPLATES).startswith({str(site)!r}), r.PACKAGE_TEMPLATES; "
         "print(r.Renderer().render_section('notice/help', {'bot': {'name': 'B', "
-        "'address': 'b@example.org'}, 'example_date': '2026-01-01'}).subject)"
+        "'address': 'b@example.org', 'contact': ''}, 'member': {'state': 'none'}}).subject)"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import UTC, datetime
 
 import pytest
@@ -161,3 +163,19 @@ def test_compose_sets_every_header_and_keeps_names_in_one_line():
     assert msg["References"] == "<a@example.net>"
     assert msg.get_content() == "Body ünïcode\n"
     assert b"\nBcc:" not in msg.as_bytes()
+
+
+@pytest.mark.parametrize("subject", [
+    "UnMentoring: please approve the digest, December 2026 (Vol 2026, Issue 1)",
+    "UnMentoring: how did it go with Anne, Bob and Chloe? [ref 12-3-abcdef] and more words",
+    "x" * 100 + " y",
+])  # fmt: skip
+def test_a_long_subject_reads_back_exactly_without_a_leading_space(subject):
+    envelope = Envelope("UnMentoring", "unmentoring@example.org", "notice", "<a@example.org>",
+                        datetime(2026, 12, 3, tzinfo=UTC))  # fmt: skip
+    raw = compose(envelope, [("", "anne@example.org")], Rendered(subject, "x")).as_bytes()
+    head = raw.split(b"\r\n\r\n")[0]
+    assert all(len(line) <= 78 or line.strip().count(b" ") <= 1 for line in head.split(b"\r\n"))
+    assert b"Subject:\r\n" not in head
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(parsed["Subject"]) == subject

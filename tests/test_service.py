@@ -198,6 +198,9 @@ def test_replies_per_address_are_capped(world):
     for _ in range(15):
         world.receive(make_mail(BOB, "help"))
     assert len(world.mail_to("bob@example.net")) == 10
+    last = body(world.mail_to("bob@example.net")[-1])
+    assert "That makes 10 replies to you today" in last.split("-- ")[0]
+    assert "That makes" not in body(world.mail_to("bob@example.net")[-2])
     received = world.store.export("bob@example.net")
     assert received is None  # not a member: the reason is in the inbound log instead
     outcomes = [r["outcome"] for r in world.store.db.query("select outcome from inbound")]

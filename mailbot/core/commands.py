@@ -80,7 +80,8 @@ USAGES: tuple[Usage, ...] = (
     Usage(Verb.block, "block ADDRESS", "never be paired with that person (they are not told)",
           (), (Audience.member,)),
     Usage(Verb.unblock, "unblock ADDRESS", "undo a block", (), (Audience.member,)),
-    Usage(Verb.digest, "digest off", "stop the monthly digest", (),
+    Usage(Verb.digest, "digest off", "stop the monthly digest",
+          ("unsubscribe digest", "stop digest", "leave digest"),
           (Audience.member, Audience.digest)),
     Usage(Verb.digest, "digest on", "get the monthly digest again", (),
           (Audience.member, Audience.digest)),
@@ -115,10 +116,12 @@ def usage_table() -> str:
 
 
 def _vocabulary() -> dict[str, Verb]:
-    """Each command word the parser knows, from the forms and aliases in `USAGES`."""
+    """Each command word the parser knows: the first word of every form and one-word alias
+    in `USAGES`. Longer aliases ("stop digest") are phrases the parser reads as their form;
+    the tests hold it to every one of them."""
     words: dict[str, Verb] = {}
     for usage in USAGES:
-        for form in (usage.form, *usage.aliases):
+        for form in (usage.form, *(a for a in usage.aliases if " " not in a)):
             word = form.split()[0]
             assert words.setdefault(word, usage.verb) == usage.verb, f"{word} means two verbs"
     return words
@@ -291,19 +294,53 @@ def parse_line(line: str) -> Command | None:
 
 
 def _from_words(words: list[str], in_subject: bool) -> Command | None:
+    words = _digest_phrase(words)
     verb = ALIASES.get(words[0].lower().strip(_PUNCTUATION)) if words else None
     if verb is None:
         return None
     command = _with_arguments(verb, words[1:], words[0])
     if not command.error or verb == Verb.confirm:
         return command
-    if verb in (Verb.block, Verb.unblock):
-        return command if in_subject else None
+    if in_subject:
+        # "Join UnMentoring please", "digest off, thanks": in the Subject a command may carry
+        # other words; the longest start of them that reads as its arguments counts. A
+        # command that needs arguments and has none (a bare "digest") is answered with why.
+        for end in range(len(words) - 1, 1, -1):
+            shorter = _with_arguments(verb, words[1:end], words[0])
+            if not shorter.error and not any(map(_is_argument, words[end:])):
+                return shorter
+        if len(words) < 2 or any(map(_is_argument, words[1:])):
+            return command  # "pause 99": wrong arguments are explained, never dropped
+        return _with_arguments(verb, [], words[0])
     if verb == Verb.pause:
         # "pause until 2026-12-22   sit out until then" in a body is prose, not a command.
-        return command if in_subject or _looks_like_pause_args(words[1:]) else None
-    # "Join UnMentoring please": in the Subject a plain command may carry other words.
-    return Command(verb, text=words[0].lower()) if in_subject else None
+        return command if _looks_like_pause_args(words[1:]) else None
+    return None
+
+
+# What an argument looks like: a number, a date, an address, or a word commands take.
+_ARGUMENT_RE = re.compile(r"\d[\d-]*|[^@\s]+@[^@\s]+|until|for|on|off|next|round|rounds|digest",
+                          re.IGNORECASE)  # fmt: skip
+
+def _is_argument(word: str) -> bool:
+    return bool(_ARGUMENT_RE.fullmatch(word.strip(_PUNCTUATION)))
+
+
+_FILLERS = frozenset({"to", "the", "from", "me", "my", "of", "monthly"})
+
+
+def _digest_phrase(words: list[str]) -> list[str]:
+    """"unsubscribe (from the) digest" and "stop digest" mean "digest off", not leave;
+    "subscribe to the digest" means "subscribe digest", not joining the rounds."""
+    verb = ALIASES.get(words[0].lower().strip(_PUNCTUATION)) if words else None
+    if verb not in (Verb.join, Verb.leave):
+        return words
+    rest = words[1:]
+    while rest and rest[0].lower() in _FILLERS:
+        rest = rest[1:]
+    if not rest or rest[0].lower().strip(_PUNCTUATION) != "digest":
+        return words
+    return (["digest", "off"] if verb == Verb.leave else ["subscribe", "digest"]) + rest[1:]
 
 
 def parse_profile_line(line: str) -> tuple[str, str | None, str] | None:

@@ -51,6 +51,7 @@ class Digest:
     bars: tuple[Bar, ...]
     rounds: tuple[int, ...] = ()  # the rounds the figures cover
     month: str = ""  # "December 2026": when the digest was made
+    first: bool = False  # no digest before it: "new members" means everyone so far
 
     @property
     def items(self) -> list[Item]:
@@ -81,7 +82,8 @@ def publishable(learning: dict[str, Any]) -> bool:
 def build_digest(learnings: list[dict[str, Any]], rounds: list[dict[str, Any]],
                  new_members: int, year: int, issue: int,
                  dropped: frozenset[int] = frozenset(),
-                 chart: list[dict[str, Any]] | None = None, month: str = "") -> Digest:  # fmt: skip
+                 chart: list[dict[str, Any]] | None = None, month: str = "",
+                 first: bool = False) -> Digest:  # fmt: skip
     """``learnings`` rows carry round_number, first_name and org; ``rounds`` rows (the rounds
     reported on) and ``chart`` rows (earlier rounds too, for the picture) carry number,
     groups and met. ``dropped`` are learning ids a moderator removed."""
@@ -102,7 +104,7 @@ def build_digest(learnings: list[dict[str, Any]], rounds: list[dict[str, Any]],
         year=year, issue=issue, sections=tuple(sections),
         groups=sum(r["groups"] for r in rounds), met=sum(r["met"] for r in rounds),
         new_members=new_members, bars=_bars(rounds, chart or []),
-        rounds=covered, month=month,
+        rounds=covered, month=month, first=first,
     )  # fmt: skip
 
 

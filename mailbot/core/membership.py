@@ -68,6 +68,9 @@ def needs_owner(command: Command, member: Member | None, verified: bool) -> bool
     return command.verb in CHANGES or (command.verb == Verb.join and bool(command.profile))
 
 
+# Commands about the pairing rounds: a digest-only member is told they are not in them.
+PAIRING_ONLY = frozenset({Verb.pause, Verb.resume, Verb.skip, Verb.block, Verb.unblock})
+
 # The legal moves. A verb missing for a state is answered with a notice and changes nothing.
 NONE = None
 TRANSITIONS: dict[State | None, dict[Verb, State]] = {
@@ -152,6 +155,8 @@ def decide(
         if member is None:
             return Outcome("notice/not_member")
         return Outcome("notice/forgotten", forget=True)
+    if member is not None and not member.pairing and command.verb in PAIRING_ONLY:
+        return Outcome("notice/digest_only")  # "pause" means nothing to a digest reader
     if command.verb in (Verb.skip, Verb.block, Verb.unblock):
         return _personal(member, command)
     if command.verb == Verb.pause and command.until is not None and command.until <= today:
