@@ -2,8 +2,8 @@
 
     python benchmarks/inbox.py [--messages N] [--flat M]
 
-A real Dovecot (``mailbot.testing_dovecot``) is started on a free loopback port, and an aiosmtpd
-sink (``mailbot.testing_smtp.SmtpSink``) runs in a child process. Every measured phase reads a
+A real Dovecot (``tests.servers.dovecot``) is started on a free loopback port, and an aiosmtpd
+sink (``tests.servers.smtp.SmtpSink``) runs in a child process. Every measured phase reads a
 freshly filled INBOX (a new Dovecot user) holding the same N realistic small messages: "join"
 with profile lines (plain, or plain + HTML alternative), HTML-only mail, replies with quoted
 text, questions the bot does not understand, and a few out-of-office auto-replies. Filling is
@@ -59,15 +59,17 @@ from typing import Any, TypeVar
 
 from imapclient import IMAPClient
 
-from mailbot.clock import SystemClock
-from mailbot.config import Config, parse_config
-from mailbot.inbox import ImapInbox
-from mailbot.outbox import SmtpTransport
-from mailbot.render import Renderer
-from mailbot.service import Service
-from mailbot.store import SqliteStore
-from mailbot.testing import make_mail, make_reply
-from mailbot.testing_dovecot import DovecotServer, find_dovecot, start_dovecot
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.servers: not shipped
+
+from mailbot.clock import SystemClock  # noqa: E402
+from mailbot.config import Config, parse_config  # noqa: E402
+from mailbot.inbox import ImapInbox  # noqa: E402
+from mailbot.outbox import SmtpTransport  # noqa: E402
+from mailbot.render import Renderer  # noqa: E402
+from mailbot.service import Service  # noqa: E402
+from mailbot.store import SqliteStore  # noqa: E402
+from mailbot.testing import make_mail, make_reply  # noqa: E402
+from tests.servers.dovecot import DovecotServer, find_dovecot, start_dovecot  # noqa: E402
 
 BOT = "unmentoring@example.org"
 BATCH = 100
@@ -251,7 +253,7 @@ def fill(server: DovecotServer, user: str, messages: list[bytes]) -> Login:
 
 
 def _sink_main(conn: Any) -> None:
-    from mailbot.testing_smtp import SmtpSink
+    from tests.servers.smtp import SmtpSink
 
     sink = SmtpSink().start()
     conn.send(sink.port)

@@ -19,8 +19,10 @@ ALERTS_PER_DAY = 20
 
 
 def alert_admins(config: Config, store: SqliteStore, renderer: Renderer, key: str,
-                 template: str, context: dict[str, Any], now: datetime) -> int:  # fmt: skip
-    """Queue ``template`` to every admin under ``key``; returns how many were queued."""
+                 template: str, context: dict[str, Any], now: datetime,
+                 about: str = "") -> int:  # fmt: skip
+    """Queue ``template`` to every admin under ``key``; returns how many were queued.
+    ``about``: the person it concerns, so that forgetting them withdraws it."""
     bot = config.bot
     view = {"bot": bot.view, **context}
     rendered = renderer.render(template, view)
@@ -31,6 +33,6 @@ def alert_admins(config: Config, store: SqliteStore, renderer: Renderer, key: st
                         ALERTS_PER_DAY)  # fmt: skip
             continue
         queue_email(store, bot, f"{key}:{admin}", "admin-alert", [("", admin)], rendered, now,
-                    topic="admin")  # fmt: skip
+                    topic="admin", about=about)  # fmt: skip
         queued += 1
     return queued

@@ -91,7 +91,7 @@ class Bounces:
                    "window": limits.bounce_window_days, "status": status,
                    "diagnostic": diagnostic[:200]}  # fmt: skip
         alert_admins(self.config, self.store, self.renderer, f"bounced:{address}:{today}",
-                     "admin_bounced", context, now)  # fmt: skip
+                     "admin_bounced", context, now, about=address)  # fmt: skip
 
     def clear(self, address: str) -> None:
         self.store.clear_bounces(address)

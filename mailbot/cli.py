@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,24 +16,7 @@ from mailbot import __version__
 from mailbot.app import App, build_app
 from mailbot.config import Config, find_config_path, load_config
 from mailbot.errors import MailbotError
-
-MEMBER_COLUMNS = [
-    "email",
-    "name",
-    "org",
-    "state",
-    "pairing",
-    "digest",
-    "phone",
-    "skype",
-    "google",
-    "about",
-    "pause_rounds",
-    "paused_until",
-    "created_at",
-    "confirmed_at",
-    "left_at",
-]
+from mailbot.tables import MEMBER_COLUMNS, format_members
 
 
 class Context:
@@ -262,7 +242,7 @@ def pair(ctx: Context, dry_run: bool, fmt: str, seed: int | None, force: bool) -
 def followup(ctx: Context) -> None:
     """Send the latest round's follow-ups now ("how did it go?"), unless already sent."""
     with ctx.app() as app:
-        count = app.service.learnings.follow_up_latest()
+        count = app.learnings.follow_up_latest()
     if count:
         click.echo(f"queued {count} follow-up(s); `mailbot send` or `run` delivers them")
     else:
@@ -282,7 +262,7 @@ def followup(ctx: Context) -> None:
 def digest(ctx: Context, preview: bool, html_file: Path | None, force: bool) -> None:
     """Make the digest now: to the admins for approval (if moderated), else to the readers."""
     with ctx.app() as app:
-        digests = app.service.digests
+        digests = app.digests
         if preview:
             content = digests.build()
             rendered = digests.render(content)
@@ -429,36 +409,6 @@ def forget(ctx: Context, address: str, yes: bool) -> None:
     click.echo(f"erased {address}; their filed mail goes at the next poll")
 
 
-def _receives(row: dict[str, Any]) -> str:
-    """What a member gets: the pairing rounds, the digest, both (or neither, once left)."""
-    if row.get("state") == "left":
-        return ""
-    parts = [name for name, key in (("rounds", "pairing"), ("digest", "digest"))
-             if row.get(key, 1)]  # fmt: skip
-    return " + ".join(parts) or "nothing"
-
-
-def format_members(rows: list[dict[str, Any]], fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=MEMBER_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: _spreadsheet_safe(v) for k, v in row.items()} for row in rows)
-        return out.getvalue()
-    columns = ["email", "name", "org", "state", "receives"]
-    table = [columns] + [[str(r[c] or "") for c in columns[:-1]] + [_receives(r)] for r in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(columns))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in table
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append(f"({len(rows)} member{'s' if len(rows) != 1 else ''})")
-    return "\n".join(lines) + "\n"
-
-
 @main.command()
 @click.option(
     "--dir",
@@ -497,18 +447,6 @@ def read_spreadsheet_text(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8-sig"), ""
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace"), "not UTF-8: read as Windows-1252"
-
-
-# A cell (or any part of one a spreadsheet may split off at ; , tab or |) that starts with
-# = + - @ (or a tab or CR) would run as a formula: such a start gets a leading apostrophe.
-_FORMULA_START = re.compile(r"(^|[;,\t|])(\s*)(?=[=+\-@\t\r])")
-
-
-def _spreadsheet_safe(value: Any) -> Any:
-    """The value with every would-be formula start neutralised, whatever the delimiter."""
-    if not isinstance(value, str):
-        return value
-    return _FORMULA_START.sub(lambda m: f"{m.group(1)}{m.group(2)}'", value)
 
 
 if __name__ == "__main__":

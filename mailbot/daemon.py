@@ -79,8 +79,8 @@ class Daemon:
             if not self.stop.is_set():
                 service.resume_due()
                 self.app.rounds.run_due()
-                service.learnings.send_due_followups()
-                service.digests.run_due()
+                self.app.learnings.send_due_followups()
+                self.app.digests.run_due()
             sent = service.send(self.app.transport, self.stop.is_set)
         except sqlite3.Error as exc:
             service.note_store_trouble(exc)

@@ -24,14 +24,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from mailbot.app import App, build_app
-from mailbot.cli import format_members
 from mailbot.config import load_config
 from mailbot.core.roster import parse_roster
 from mailbot.daemon import Daemon, InstanceLock
 from mailbot.embedded import EmbeddedSmtp
 from mailbot.errors import MailbotError
 from mailbot.outbox import mailbox_folder
-from mailbot.testing import make_mail, make_reply
+from mailbot.sample_mail import make_mail, make_reply
+from mailbot.tables import format_members
 
 BOT = "unmentoring@example.org"
 MARKER = ".mailbot-demo"
@@ -297,7 +297,7 @@ class Scenario:
 
     def learnings(self, app: App) -> None:
         self.step("A week later each of them is asked how it went (mailbot followup)")
-        app.service.learnings.follow_up_latest()
+        app.learnings.follow_up_latest()
         self.cycle()
         self.step("Erin replies from her phone with what she learned; Femi says they met")
         erin, femi = "Erin Green <erin@example.edu>", "Femi Adeyemi <femi@example.gov>"
@@ -308,7 +308,7 @@ class Scenario:
         self.send(make_reply(self.last("femi@example.gov"), femi, "yes"))
         self.cycle()
         self.step("The monthly digest goes to the organiser to approve (mailbot digest)")
-        app.service.digests.start()
+        app.digests.start()
         self.cycle()
         self.step("The organiser replies 'approve': every reader gets the digest")
         self.send(make_reply(self.last("organiser@example.org"),

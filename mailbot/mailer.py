@@ -32,6 +32,7 @@ def queue_email(
     references: str = "",
     unsubscribe: str = "leave",
     reply: bool = False,
+    about: str = "",
 ) -> str:
     """Queue it under ``key``; returns its Message-ID."""
     envelope = Envelope(
@@ -51,7 +52,7 @@ def queue_email(
     token = return_token(envelope.message_id) if bot.verp else ""
     store.enqueue(
         OutgoingMail(key, kind, topic or kind, return_path(bot.address, token), recipients,
-                     envelope.message_id, msg.as_bytes(), token, reply),
+                     envelope.message_id, msg.as_bytes(), token, reply, about),
         now,
     )  # fmt: skip
     return envelope.message_id

@@ -15,18 +15,14 @@ import hashlib
 import json
 import logging
 import secrets
-import sqlite3
 import textwrap
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from email.parser import BytesHeaderParser
 from email.utils import make_msgid
 from typing import Any
 
-from mailbot.alerts import alert_admins
 from mailbot.bounces import Bounces
 from mailbot.clock import Clock
 from mailbot.config import Config
@@ -35,8 +31,10 @@ from mailbot.core.commands import (
     MAX_COMMANDS,
     Command,
     Verb,
+    decide,
     is_denial,
     is_refusal,
+    needs_owner,
     parse_commands,
     parse_line,
 )
@@ -51,9 +49,7 @@ from mailbot.core.membership import (
     Outcome,
     State,
     TokenCheck,
-    decide,
     first_name,
-    needs_owner,
 )
 from mailbot.core.reader import command_lines
 from mailbot.core.robots import Sender, classify
@@ -64,10 +60,12 @@ from mailbot.faults import checkpoint
 from mailbot.inbox import InboundItem, Inbox
 from mailbot.learnings import Learnings
 from mailbot.mailer import queue_email
-from mailbot.outbox import ConnectionLost, PermanentFailure, TemporaryFailure, Transport
+from mailbot.outbox import Transport
+from mailbot.receiving import InboxRunner, PollReport, Result
 from mailbot.render import Rendered, Renderer
 from mailbot.rounds import Rounds
-from mailbot.store import QueuedMail, SqliteStore, stamp
+from mailbot.sending import OutboxRunner, SendReport
+from mailbot.store import SqliteStore, stamp
 
 log = logging.getLogger(__name__)
 
@@ -77,32 +75,6 @@ TOKEN_DAYS = 7
 def new_token() -> str:
     """120 random bits, lower-case base32: easy to read aloud, impossible to guess."""
     return base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
-
-
-@dataclass(frozen=True)
-class Result:
-    outcome: str
-    sender: str = ""
-    verbs: tuple[str, ...] = ()
-    set_aside: bool = False
-    retry: bool = False  # leave it in the inbox: processing failed, the next poll tries again
-
-
-@dataclass
-class PollReport:
-    processed: int = 0
-    ignored: int = 0
-    failed: int = 0
-    retrying: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)  # flat memory on a huge poll
-
-
-@dataclass
-class SendReport:
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
-    held: bool = False  # the hourly cap stopped this run; the rest waits in the outbox
 
 
 @dataclass
@@ -121,17 +93,25 @@ class Service:
         renderer: Renderer,
         clock: Clock,
         make_token: Callable[[], str] = new_token,
+        *,
+        rounds: Rounds | None = None,
+        learnings: Learnings | None = None,
+        digests: Digests | None = None,
+        bounces: Bounces | None = None,
     ):
+        """The use cases it calls are built by `build_app`, once each; on its own (in tests)
+        it builds them itself."""
         self.config = config
         self.store = store
         self.renderer = renderer
         self.clock = clock
         self.make_token = make_token
-        self.store_trouble: tuple[datetime, str] | None = None  # since when, and why
-        self.learnings = Learnings(config, store, renderer, clock)
-        self.digests = Digests(config, store, renderer, clock)
-        self.bounces = Bounces(config, store, renderer, clock)
-        self.rounds = Rounds(config, store, renderer, clock)  # to withdraw intros on leave
+        self.learnings = learnings or Learnings(config, store, renderer, clock)
+        self.digests = digests or Digests(config, store, renderer, clock)
+        self.bounces = bounces or Bounces(config, store, renderer, clock)
+        self.rounds = rounds or Rounds(config, store, renderer, clock)  # withdraws intros
+        self.outbox = OutboxRunner(config, store, clock, self.bounces)
+        self.inbox = InboxRunner(config, store, renderer, clock, lambda item: self.process(item))
         self.own = frozenset(
             {config.bot.address}
             | (
@@ -144,168 +124,14 @@ class Service:
     # --- inbound -------------------------------------------------------------------------
 
     def poll(self, inbox: Inbox, should_stop: Callable[[], bool] = lambda: False) -> PollReport:
-        report = PollReport()
-        limits = self.config.limits
-        size = self.config.imap.batch_size if self.config.imap else 100
-        self.erase_forgotten(inbox)  # left over from a crash after a `forget` committed
-        self._blame_the_message_in_hand()
-        for batch in inbox.batches(size, limits.max_message_bytes):
-            done: list[InboundItem] = []
-            aside: list[InboundItem] = []
-            self._in_hand(batch)
-            try:
-                results = [
-                    (item, self._process_safely(item)) for item in _until(batch, should_stop)
-                ]
-            except sqlite3.Error as exc:  # the database failed, not a message: nobody's fault
-                self.note_store_trouble(exc)
-                try:
-                    self._in_hand([])
-                except sqlite3.Error:
-                    pass  # a full disk: the trouble noted above spares the batch the blame
-                raise
-            except Exception:
-                self._in_hand([])
-                raise
-            for item, result in results:
-                report.outcomes[result.outcome] += 1
-                if result.retry:
-                    report.retrying += 1
-                elif result.set_aside:
-                    aside.append(item)
-                    report.failed += 1
-                else:
-                    done.append(item)
-                    report.processed += 1
-                    report.ignored += result.outcome.startswith("ignored")
-            inbox.done(done)
-            checkpoint("poll.after_move")
-            inbox.set_aside(aside)
-            self._in_hand([])
-            self.erase_forgotten(inbox)
-            if should_stop():
-                break
-        return report
+        """Handle every new message in `inbox` (see `mailbot.receiving.InboxRunner`)."""
+        return self.inbox.run(inbox, should_stop)
 
     def note_store_trouble(self, exc: Exception) -> None:
-        """The database cannot be written (a full disk, most often): one ERROR line for the
-        whole spell, not one a poll; `note_store_ok` tells the admins once it is over."""
-        if self.store_trouble is None:
-            self.store_trouble = (self.clock.now(), str(exc)[:200])
-            log.error("the database cannot be written (%s): mail waits until it can", exc)
+        self.inbox.note_store_trouble(exc)
 
     def note_store_ok(self) -> None:
-        """After a spell of trouble: shrink the write-ahead log, so that the space just freed
-        is not taken back, and tell the admins, once, what happened."""
-        if self.store_trouble is None:
-            return
-        since, error = self.store_trouble
-        try:
-            self.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            now = self.clock.now()
-            with self.store.atomic():
-                alert_admins(self.config, self.store, self.renderer,
-                             f"store-trouble:{stamp(since)}", "admin_store",
-                             {"since": stamp(since), "until": stamp(now), "error": error,
-                              "database": str(self.config.bot.database)}, now)  # fmt: skip
-        except sqlite3.Error as exc:
-            log.warning("the database is still in trouble: %s", exc)
-            return
-        log.info("the database can be written again (it could not since %s)", stamp(since))
-        self.store_trouble = None
-
-    def _in_hand(self, batch: list[InboundItem]) -> None:
-        """Note the batch being handled, so that if the process dies on a message (out of
-        memory, a crash in C code, the OOM killer) the next poll knows which one it was."""
-        value = [[i.mailbox, i.uidvalidity, i.uid] for i in batch]
-        with self.store.atomic():
-            self.store.set_setting("poll_in_hand", json.dumps(value))
-
-    def _not_in_hand(self, item: InboundItem) -> None:
-        batch = json.loads(self.store.setting("poll_in_hand") or "[]")
-        rest = [k for k in batch if k != [item.mailbox, item.uidvalidity, item.uid]]
-        self.store.set_setting("poll_in_hand", json.dumps(rest))
-
-    def _blame_the_message_in_hand(self) -> None:
-        """After a poll died mid-batch, the first message of the batch without a record is the
-        one it died on: count that as a failed attempt, so a message that kills the process
-        every time is set aside after ``failed_attempts`` tries instead of killing it forever.
-        (Killed for another reason, an innocent message loses one try of several.)"""
-        batch = json.loads(self.store.setting("poll_in_hand") or "[]")
-        if self.store_trouble is not None:
-            batch = []  # the database stopped us, not a message: nobody is blamed
-        suspect = next((k for k in batch if self.store.inbound_outcome(*k) is None), None)
-        with self.store.atomic():
-            if suspect is not None:
-                reason = "processing stopped part-way: the process died or was killed"
-                mailbox, uidvalidity, uid = suspect
-                self.store.record_failure(mailbox, uidvalidity, uid, "", reason, self.clock.now())
-            self.store.set_setting("poll_in_hand", "[]")
-
-    def erase_forgotten(self, inbox: Inbox) -> None:
-        """Delete filed mail from people who asked us to forget them (after the commit that
-        forgot them, so a crash in between leaves the request to finish next poll)."""
-        for address in self.store.pending_erasures():
-            count = inbox.erase(address)
-            if count:
-                log.info("erased %d filed message(s) of a forgotten member", count)
-            if not self.store.mail_waiting_for(address):  # the goodbye has gone: finish
-                with self.store.atomic():
-                    self.store.erased(address)
-
-    def _process_safely(self, item: InboundItem) -> Result:
-        attempts = self.store.failure_count(item.mailbox, item.uidvalidity, item.uid)
-        if attempts >= self.config.limits.failed_attempts:  # it killed us that many times
-            if self.store.inbound_outcome(item.mailbox, item.uidvalidity, item.uid) is None:
-                return self._give_up(item, "the process died while handling it", attempts)
-        try:
-            return self.process(item)
-        except sqlite3.OperationalError:
-            raise  # the database itself is in trouble: stop, do not shunt good mail
-        except Exception as exc:  # noqa: BLE001 - a bug in handling holds up only this message
-            return self._failed(item, f"{type(exc).__name__}: {exc}"[:300])
-
-    def _failed(self, item: InboundItem, reason: str) -> Result:
-        """A message that broke processing stays in the inbox for the next poll (the fault
-        may pass: a template fixed, a disk freed) until it has failed ``failed_attempts``
-        times; then it is set aside and the admins are told, once."""
-        now = self.clock.now()
-        limit = self.config.limits.failed_attempts
-        with self.store.atomic():
-            self.store.record_failure(item.mailbox, item.uidvalidity, item.uid, "", reason, now)
-            attempts = self.store.failure_count(item.mailbox, item.uidvalidity, item.uid)
-            if attempts < limit:
-                log.exception("uid=%s failed (attempt %d of %d), will retry: %s", item.uid,
-                              attempts, limit, reason)  # fmt: skip
-                self._not_in_hand(item)  # it failed cleanly: a later death is not its doing
-                return Result(f"failed: {reason}", retry=True)
-            log.exception("uid=%s set aside after %d attempts: %s", item.uid, attempts, reason)
-            return self._give_up(item, reason, attempts)
-
-    def _give_up(self, item: InboundItem, reason: str, attempts: int) -> Result:
-        now = self.clock.now()
-        outcome = f"set aside after {attempts} failed attempts: {reason}"
-        with self.store.atomic():
-            self._alert_failed(item, reason, attempts, now)
-            self.store.record_inbound(item.mailbox, item.uidvalidity, item.uid, "", "", "", [],
-                                      outcome, now)  # fmt: skip
-        return Result(outcome, set_aside=True)
-
-    def _alert_failed(self, item: InboundItem, reason: str, attempts: int, now: datetime) -> None:
-        sender, message_id = "", ""
-        try:  # headers only: the body may be what kills us (a MIME bomb)
-            msg = BytesHeaderParser(policy=email.policy.default).parsebytes(
-                item.raw or item.headers
-            )
-            sender, message_id = _from_address(msg)[1], _header(msg, "Message-ID")[:300]
-        except Exception:  # noqa: BLE001, S110
-            pass
-        folder = self.config.imap.failed_folder if self.config.imap else "Failed"
-        context = {"attempts": attempts, "folder": folder, "sender": sender,
-                   "message_id": message_id, "mailbox": item.mailbox, "uid": item.uid,
-                   "reason": reason}  # fmt: skip
-        key = f"failed:{item.mailbox}:{item.uidvalidity}:{item.uid}"
-        alert_admins(self.config, self.store, self.renderer, key, "admin_failed", context, now)
+        self.inbox.note_store_ok()
 
     def process(self, item: InboundItem) -> Result:
         now = self.clock.now()
@@ -976,105 +802,10 @@ class Service:
 
     # --- outbound ----------------------------------------------------------------------------
 
-    def send(
-        self,
-        transport: Transport,
-        should_stop: Callable[[], bool] = lambda: False,
-        limit: int = 500,
-    ) -> SendReport:
-        report = SendReport()
-        now = self.clock.now()
-        self.store.prune_limit_marks(now - timedelta(days=2))  # the longest window is a day
-        due = self.store.due_mail(now, limit)
-        budget = self._hourly_budget(now)
-        if not due or budget <= 0:
-            return report
-        try:
-            with transport.connect() as conn:
-                while due:  # every due message, in chunks, over one connection
-                    for mail in due:
-                        cap = self.config.limits.sent_per_hour
-                        # bigger than a whole hour's cap: it goes alone, once the hour is empty
-                        if len(mail.recipients) > budget and budget < cap:
-                            log.warning(
-                                "hourly cap of %d recipients reached: the rest of the outbox waits",
-                                self.config.limits.sent_per_hour,
-                            )
-                            report.held = True
-                            return report
-                        if should_stop() or not self._send_one(conn, mail, report):
-                            return report
-                        budget -= len(mail.recipients)
-                    due = self.store.due_mail(now, limit)
-        except TemporaryFailure as exc:  # could not connect at all: everything waits
-            # No message failed, the server did: none gets a back-off of its own, so all go
-            # at the first cycle the server answers again (issue #10). Only age gives up.
-            log.warning("SMTP unavailable, %d message(s) stay queued: %s", len(due), exc)
-            for mail in due:
-                if self._too_old(mail, now):
-                    self.store.mark_failed(mail.id, f"gave up retrying: {exc}")
-                    report.failed += 1
-                else:
-                    report.retrying += 1
-        return report
-
-    def _too_old(self, mail: QueuedMail, now: datetime) -> bool:
-        hours = self.config.smtp.retry_for_hours if self.config.smtp else 96
-        return now >= datetime.fromisoformat(mail.created_at) + timedelta(hours=hours)
-
-    def _hourly_budget(self, now: datetime) -> int:
-        """Recipients we may still send to this rolling hour. The cap holds mail back rather
-        than dropping it, so a flood or a loop slows us down instead of making us a spammer."""
-        sent = self.store.recipients_sent_since(now - timedelta(hours=1))
-        return self.config.limits.sent_per_hour - sent
-
-    def _send_one(self, conn: Any, mail: QueuedMail, report: SendReport) -> bool:
-        checkpoint("send.before_smtp")
-        try:
-            refused = conn.send(mail.mail_from, mail.recipients, mail.raw)
-        except ConnectionLost as exc:
-            self._retry(mail, str(exc), report)
-            return False
-        except TemporaryFailure as exc:
-            self._retry(mail, str(exc), report)
-            return True
-        except PermanentFailure as exc:
-            log.warning("outbox id=%s key=%s refused for good: %s", mail.id, mail.key, exc)
-            with self.store.atomic():
-                self.store.mark_failed(mail.id, str(exc))
-                self._refused(mail, exc.refused)
-            report.failed += 1
-            return True
-        checkpoint("send.after_smtp")
-        with self.store.atomic():
-            self._refused(mail, refused)  # first: a deferred recipient's copy needs the text
-            self.store.mark_sent(
-                mail.id, self.clock.now(), "; ".join(f"{r}: {e}" for r, e in refused.items())
-            )
-        log.info("sent id=%s kind=%s to=%s", mail.id, mail.kind, ",".join(mail.recipients))
-        report.sent += 1
-        return True
-
-    def _refused(self, mail: QueuedMail, refused: dict[str, str]) -> None:
-        """Recipients the server turned down while taking the message for the others: a 5xx
-        counts as a bounce for that address; a 4xx gets its own copy to retry later."""
-        now = self.clock.now()
-        for recipient, error in refused.items():
-            if error[:1] == "5":
-                self.bounces.record(recipient, error[:3], error, mail.id, "smtp", now)
-            elif self.store.requeue_for(mail.id, recipient, now):
-                log.info("outbox id=%s: one recipient deferred (%s), retried on its own",
-                         mail.id, error[:3])  # fmt: skip
-
-    def _retry(self, mail: QueuedMail, error: str, report: SendReport) -> None:
-        now = self.clock.now()
-        if self._too_old(mail, now):
-            self.store.mark_failed(mail.id, f"gave up retrying: {error}")
-            report.failed += 1
-            return
-        delay = min(60 * 2**mail.attempts, 3600)
-        self.store.mark_retry(mail.id, error, now + timedelta(seconds=delay))
-        report.retrying += 1
+    def send(self, transport: Transport, should_stop: Callable[[], bool] = lambda: False,
+             limit: int = 500) -> SendReport:  # fmt: skip
+        """Deliver what is due (see `mailbot.sending.OutboxRunner`)."""
+        return self.outbox.run(transport, should_stop, limit)
 
 
 # Public mail providers say nothing about where someone works.
@@ -1111,13 +842,6 @@ def withheld(limit: str, count: int, whom: str = "this address") -> str:
 
 def _withheld_note(outcome: str) -> str:
     return f" ({outcome})" if outcome.startswith("reply withheld") else ""
-
-
-def _until(items: list[InboundItem], should_stop: Callable[[], bool]) -> Iterator[InboundItem]:
-    for item in items:
-        if should_stop():
-            return
-        yield item
 
 
 def _reply_key(item: InboundItem) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import sqlite3
 from collections.abc import Iterator
@@ -259,6 +260,20 @@ def m008_round_seeds(db: sqlite_utils.Database) -> None:
                                 replace=True)  # fmt: skip
 
 
+@migrations()
+def m009_mail_about(db: sqlite_utils.Database) -> None:
+    # The person an email is about, besides its recipients (an admin alert about a member):
+    # `forget` finds it by this column, never by searching keys for a substring.
+    db.table("outbox").add_column("about", str)
+    db.table("outbox").create_index(["about"])
+
+
+def replace_address(text: str, email: str, alias: str) -> str:
+    """`email` as a whole address in `text` (not inside a longer one) becomes `alias`."""
+    pattern = rf"(?<![\w.+'%-]){re.escape(email)}(?![\w.-]*\w)"
+    return re.sub(pattern, alias, text, flags=re.IGNORECASE)
+
+
 def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -279,6 +294,7 @@ class OutgoingMail:
     raw: bytes
     return_token: str = ""  # in our envelope sender when VERP is on: ties a bounce to this
     reply: bool = False  # an answer to someone's own mail: counts against the reply cap
+    about: str = ""  # the person it is about, when not (only) a recipient: admin alerts
 
 
 @dataclass(frozen=True)
@@ -746,23 +762,30 @@ class SqliteStore:
         self.db.execute("update rounds set unmatched = replace(unmatched, ?, ?) "
                         "where instr(unmatched, ?)",
                         [json.dumps(email), json.dumps(alias), json.dumps(email)])  # fmt: skip
-        self.db.execute("update failures set reason = replace(reason, ?, ?) where instr(reason, ?)",
-                        [email, alias, email])  # fmt: skip
-        # Alerts about them that have not gone yet are moot.
-        self.db.execute(
-            "update outbox set status = 'cancelled', raw = x'' where "
-            "status = 'queued' and kind = 'admin-alert' and instr(key, ?)",
-            [email],
-        )
-        self.db.execute(
-            "update outbox set key = replace(key, ?, ?), "
-            "last_error = replace(last_error, ?, ?) where instr(key, ?) "
-            "or instr(last_error, ?)",
-            [email, alias, email, alias, email, email],
-        )
+        for row in list(self.db.query("select rowid, reason from failures where instr(reason, ?)",
+                                      [email])):  # fmt: skip
+            self.db.execute("update failures set reason = ? where rowid = ?",
+                            [replace_address(row["reason"], email, alias), row["rowid"]])
+        # Mail about them that has not gone yet is moot; what has gone names the alias.
+        self.db.execute("update outbox set status = 'cancelled', raw = x'' "
+                        "where about = ? and status = 'queued'", [email])  # fmt: skip
+        self.db.execute("update outbox set about = ? where about = ?", [alias, email])
+        self._rename_in_outbox(email, alias)
         self._scrub_outbox(email, alias, keep_queued=False)
         self.db.table("erasures").upsert({"email": email, "requested_at": stamp(now),
                                           "alias": alias}, pk="email", alter=True)  # fmt: skip
+
+    def _rename_in_outbox(self, email: str, alias: str) -> None:
+        """Their address becomes the alias in outbox keys (one ``:``-separated part equal to
+        it, so forgetting ann@ never touches joann@'s keys) and in SMTP errors."""
+        rows = self.db.query("select id, key, last_error from outbox where instr(key, ?) "
+                             "or instr(last_error, ?)", [email, email])  # fmt: skip
+        for row in list(rows):
+            key = ":".join(alias if part == email else part for part in row["key"].split(":"))
+            error = replace_address(row["last_error"] or "", email, alias) or row["last_error"]
+            if (key, error) != (row["key"], row["last_error"]):
+                self.db.execute("update outbox set key = ?, last_error = ? where id = ?",
+                                [key, error, row["id"]])  # fmt: skip
 
     def _scrub_outbox(self, email: str, alias: str, keep_queued: bool) -> None:
         """Mail to ``email``: queued mail to them alone is cancelled (unless ``keep_queued``:
@@ -1057,6 +1080,7 @@ class SqliteStore:
                 "last_error": None,
                 "sent_at": None,
                 "return_token": mail.return_token or None,
+                "about": mail.about or None,
             }
         )
         outbox_id = table.last_pk

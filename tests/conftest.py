@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from mailbot.testing_dovecot import DovecotServer, dovecot_unavailable_reason, start_dovecot
-from mailbot.testing_smtp import SmtpSink
+from tests.servers.dovecot import DovecotServer, dovecot_unavailable_reason, start_dovecot
+from tests.servers.smtp import SmtpSink
 
 _user_numbers = itertools.count(1)
 

@@ -64,9 +64,9 @@ def make_world(tmp_path: Path, **sections: dict[str, object]) -> World:
     store = SqliteStore(config.bot.database)
     store.migrate()
     clock = FixedClock()
-    service = Service(config, store, Renderer(), clock)
     seeds = iter(range(1, 10**6))
     rounds = Rounds(config, store, Renderer(), clock, make_seed=lambda: next(seeds))
+    service = Service(config, store, Renderer(), clock, rounds=rounds)
     return World(config, store, service, rounds, FakeInbox(), RecordingTransport(), clock)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from imapclient import IMAPClient
 
 from mailbot.config import ImapConfig
-from mailbot.testing_dovecot import DovecotServer
-from mailbot.testing_smtp import SmtpSink
+from tests.servers.dovecot import DovecotServer
+from tests.servers.smtp import SmtpSink
 
 BOT = "unmentoring@example.org"
 

@@ -153,12 +153,12 @@ def test_every_command_is_documented_in_the_readme():
 
 
 def test_csv_export_cannot_smuggle_spreadsheet_formulas():
-    from mailbot.cli import format_members
+    from mailbot.tables import format_members
 
     row = {c: "" for c in ("email", "name", "org", "state")}
     row.update(email="eve@example.org", name='=HYPERLINK("http://x")', state="active")
     out = format_members(
-        [{**dict.fromkeys(__import__("mailbot.cli").cli.MEMBER_COLUMNS), **row}], "csv"
+        [{**dict.fromkeys(__import__("mailbot.tables").tables.MEMBER_COLUMNS), **row}], "csv"
     )
     assert "'=HYPERLINK" in out
 
@@ -320,7 +320,7 @@ def test_check_warns_about_secrets_others_can_read(tmp_path, monkeypatch):
 ])  # fmt: skip
 def test_no_part_of_a_csv_cell_can_start_a_formula_under_any_delimiter(name):
     """Issue #10: a ";" in a name became a formula for spreadsheets that split on ";"."""
-    from mailbot.cli import MEMBER_COLUMNS, format_members
+    from mailbot.tables import MEMBER_COLUMNS, format_members
 
     row = {**dict.fromkeys(MEMBER_COLUMNS, ""), "email": "eve@example.org", "name": name}
     out = format_members([row], "csv")

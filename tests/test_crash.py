@@ -45,9 +45,9 @@ from mailbot.rounds import Rounds
 from mailbot.service import Service
 from mailbot.store import SqliteStore
 from mailbot.testing import FakeInbox, FixedClock, make_config, make_mail
-from mailbot.testing_dovecot import DovecotServer
-from mailbot.testing_smtp import SmtpSink
 from tests.imap_helpers import append, client, write_config
+from tests.servers.dovecot import DovecotServer
+from tests.servers.smtp import SmtpSink
 from tests.test_e2e import Cli
 
 TOKEN = "abcdefghijklmnopqrstuvwx"  # Erin's confirmation code, made when she was imported

@@ -18,6 +18,8 @@ def make_app(world, open_inbox=None) -> App:
         world.store,
         world.service,
         world.rounds,
+        world.service.learnings,
+        world.service.digests,
         open_inbox or (lambda: world.inbox),
         world.transport,
     )

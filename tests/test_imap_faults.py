@@ -112,8 +112,8 @@ def test_the_daemon_backs_off_a_refused_login_and_recovers(dovecot, tmp_path, ca
         logins.append(now["t"])
         return ImapInbox(imap_config(dovecot, password=password["value"]))
 
-    app = App(world.config, world.store, world.service, world.rounds, open_inbox,
-              world.transport)  # fmt: skip
+    app = App(world.config, world.store, world.service, world.rounds, world.service.learnings,
+              world.service.digests, open_inbox, world.transport)  # fmt: skip
     daemon = Daemon(app, monotonic=lambda: now["t"])
     for _ in range(8):  # eight one-minute cycles with the wrong password
         daemon.cycle()

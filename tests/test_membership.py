@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailbot.core.commands import Command, Verb
-from mailbot.core.membership import TRANSITIONS, Member, State, TokenCheck, decide
+from mailbot.core.commands import TRANSITIONS, Command, Verb, decide
+from mailbot.core.membership import Member, State, TokenCheck
 
 TODAY = date(2026, 11, 2)
 

@@ -30,9 +30,9 @@ from mailbot.inbox import ImapInbox
 from mailbot.oauth import TokenError, TokenSource, xoauth2_string
 from mailbot.outbox import SmtpTransport, TemporaryFailure
 from mailbot.testing import make_mail
-from mailbot.testing_dovecot import DovecotServer, start_dovecot
-from mailbot.testing_smtp import SmtpSink
 from tests.imap_helpers import append, folder_count
+from tests.servers.dovecot import DovecotServer, start_dovecot
+from tests.servers.smtp import SmtpSink
 
 PYTHON = shlex.quote(sys.executable)
 

@@ -48,3 +48,10 @@ def test_installed_package_renders_from_its_own_templates(wheel, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "B: how it works"
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_no_test_servers(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert not [n for n in names if "dovecot" in n or "testing_smtp" in n or n.startswith("tests")]
+    assert "mailbot/testing.py" in names  # the in-memory doubles stay beside their Protocols

@@ -583,3 +583,41 @@ def test_a_phone_number_reaches_only_the_persons_own_group(tmp_path):
     carrying = [rcpts for _, rcpts, raw in world.transport.sent if b"01632 960777" in raw]
     assert carrying  # the intro
     assert all(set(rcpts) <= set(group) for rcpts in carrying)
+
+
+def test_forgetting_ann_never_touches_joanns_mail(tmp_path):
+    """Outbox keys and alerts are matched by the whole address, never a substring."""
+    from mailbot.alerts import alert_admins
+    from mailbot.render import Renderer
+
+    world = make_world(tmp_path)
+    members(world, "ann@example.org", "joann@example.org")
+    world.rounds.run("r1")
+    now = world.clock.now()
+    context = {"since": "x", "until": "y", "error": "e", "database": "d"}
+    for person in ("ann@example.org", "joann@example.org"):
+        alert_admins(world.config, world.store, Renderer(), f"bounced:{person}:2026-11-02",
+                     "admin_store", context, now, about=person)  # fmt: skip
+    db = world.store.db
+    before = {r["id"]: (r["key"], r["status"]) for r in db.query("select * from outbox")}
+    with world.store.atomic():  # as `mailbot forget` does, while all of it is still queued
+        world.service.forget_member("ann@example.org", now, "asked by phone")
+    after = {r["id"]: (r["key"], r["status"]) for r in db.query("select * from outbox")}
+    about_joann = [i for i, (key, _) in before.items() if "joann@example.org" in key]
+    assert about_joann and all(after[i] == before[i] for i in about_joann)
+    [alert_about_ann] = [i for i, (key, _) in before.items()
+                         if key.startswith("bounced:ann@example.org:")]  # fmt: skip
+    assert after[alert_about_ann][1] == "cancelled"
+    assert "ann@example.org" not in after[alert_about_ann][0].split(":")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("550 <ann@example.org>: no such user", "550 <ALIAS>: no such user"),
+    ("550 <joann@example.org>: no such user", "550 <joann@example.org>: no such user"),
+    ("to ann@example.org.uk failed", "to ann@example.org.uk failed"),
+    ("to ANN@example.org. Then", "to ALIAS. Then"),
+])  # fmt: skip
+def test_an_address_is_replaced_only_whole(text, expected):
+    from mailbot.store import replace_address
+
+    assert replace_address(text, "ann@example.org", "ALIAS") == expected

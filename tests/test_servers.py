@@ -10,8 +10,8 @@ from email.message import EmailMessage
 import pytest
 from imapclient import IMAPClient
 
-from mailbot.testing_dovecot import DovecotServer, start_dovecot
-from mailbot.testing_smtp import SmtpSink
+from tests.servers.dovecot import DovecotServer, start_dovecot
+from tests.servers.smtp import SmtpSink
 
 RAW = (
     b"From: Alice <alice@example.org>\r\n"

@@ -9,8 +9,8 @@ from mailbot.config import SmtpConfig
 from mailbot.core.roster import parse_roster
 from mailbot.outbox import SmtpTransport
 from mailbot.testing import make_mail
-from mailbot.testing_smtp import SmtpSink
 from tests.helpers import make_world
+from tests.servers.smtp import SmtpSink
 
 PEOPLE = ("anne@example.org", "bob@example.net", "cat@example.com")
 

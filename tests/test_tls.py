@@ -20,8 +20,8 @@ from mailbot.config import ImapConfig, SmtpConfig, parse_config
 from mailbot.errors import InboxError
 from mailbot.inbox import ImapInbox
 from mailbot.outbox import PermanentFailure, SmtpTransport, TemporaryFailure
-from mailbot.testing_dovecot import DovecotServer, start_dovecot
-from mailbot.testing_smtp import SmtpSink
+from tests.servers.dovecot import DovecotServer, start_dovecot
+from tests.servers.smtp import SmtpSink
 
 RAW = b"From: bot@example.org\r\nTo: anne@example.org\r\nSubject: Hello\r\n\r\nHi Anne.\r\n"
 

@@ -6,14 +6,23 @@ followed by other words ("Join UnMentoring please"); in the body a line counts a
 when it is the command and valid arguments alone, so chatty lines like "Stop by any time" are not
 read as ``stop``. Profile lines (``name: Anne``) attach to the ``join`` or ``update`` they follow;
 profile lines alone mean ``update``.
+
+Each email command is one object in ``COMMANDS``: its forms and help lines (``Usage``), how
+it reads its arguments, and a pure ``decide`` that returns the ``Outcome`` (new state and
+effects as frozen data) the service carries out. The help email, the README's table and the
+parser's vocabulary all come from it. Adding a command means one entry here, its reply
+template and its test.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
+
+from mailbot.core.membership import Member, Outcome, State, TokenCheck
 
 
 class Verb(StrEnum):
@@ -60,37 +69,6 @@ class Usage:
     audience: tuple[Audience, ...] = _ALL
 
 
-USAGES: tuple[Usage, ...] = (
-    Usage(Verb.join, "join", "ask to join the pairing rounds (profile lines below it)",
-          ("subscribe", "start"), (*_OUT, Audience.digest)),
-    Usage(Verb.join, "subscribe digest", "the monthly digest only, never paired",
-          ("join digest",), _OUT),
-    Usage(Verb.confirm, "confirm CODE", "finish joining (replying to the confirmation "
-          "email does the same)", (), (Audience.pending,)),
-    Usage(Verb.status, "status", "your membership and the profile others see"),
-    Usage(Verb.update, "update", "change your profile (profile lines below it)", (), _IN),
-    Usage(Verb.pause, "pause", 'sit out the pairing rounds until you send "resume"', (),
-          (Audience.member,)),
-    Usage(Verb.pause, "pause N", "sit out the next N rounds (1 to 52)", ("pause N rounds",),
-          (Audience.member,)),
-    Usage(Verb.pause, "pause until YYYY-MM-DD", "sit out until that date, then you're back "
-          "in by yourself", (), (Audience.member,)),
-    Usage(Verb.resume, "resume", "take part again", ("unpause",), (Audience.member,)),
-    Usage(Verb.skip, "skip next", "sit out the next round only", ("skip",), (Audience.member,)),
-    Usage(Verb.block, "block ADDRESS", "never be paired with that person (they are not told)",
-          (), (Audience.member,)),
-    Usage(Verb.unblock, "unblock ADDRESS", "undo a block", (), (Audience.member,)),
-    Usage(Verb.digest, "digest off", "stop the monthly digest",
-          ("unsubscribe digest", "stop digest", "leave digest"),
-          (Audience.member, Audience.digest)),
-    Usage(Verb.digest, "digest on", "get the monthly digest again", (),
-          (Audience.member, Audience.digest)),
-    Usage(Verb.leave, "leave", "stop and leave (you can join again later)",
-          ("unsubscribe", "stop"), _IN),
-    Usage(Verb.forget, "forget", "leave and erase your profile and everything you shared",
-          (), (Audience.left, *_IN)),
-    Usage(Verb.help, "help", "this list"),
-)  # fmt: skip
 
 
 def usages_for(audience: Audience) -> list[Usage]:
@@ -115,19 +93,6 @@ def usage_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-def _vocabulary() -> dict[str, Verb]:
-    """Each command word the parser knows: the first word of every form and one-word alias
-    in `USAGES`. Longer aliases ("stop digest") are phrases the parser reads as their form;
-    the tests hold it to every one of them."""
-    words: dict[str, Verb] = {}
-    for usage in USAGES:
-        for form in (usage.form, *(a for a in usage.aliases if " " not in a)):
-            word = form.split()[0]
-            assert words.setdefault(word, usage.verb) == usage.verb, f"{word} means two verbs"
-    return words
-
-
-ALIASES: dict[str, Verb] = _vocabulary()
 
 PROFILE_KEYS: dict[str, str] = {
     "name": "name",
@@ -362,39 +327,50 @@ def _looks_like_pause_args(args: list[str]) -> bool:
 
 def _with_arguments(verb: Verb, args: list[str], word: str) -> Command:
     text = " ".join([word.lower(), *args])[:80]
-    if verb == Verb.pause:
-        return _pause(args, text)
-    if verb == Verb.confirm:
-        token = args[0].lower() if len(args) == 1 else ""
-        if re.fullmatch(r"[a-z2-7]{24}", token):
-            return Command(verb, token=token, text="confirm")
-        return Command(
-            verb, error="confirm needs the code from the confirmation email", text="confirm"
-        )
-    if verb in (Verb.block, Verb.unblock):
-        return _block(verb, args, text)
-    words = [a.lower().strip(_PUNCTUATION) for a in args]
-    if verb == Verb.join and words == ["digest"]:
-        return Command(verb, digest_only=True, text="subscribe digest")
-    if verb == Verb.digest:
-        if words in (["on"], ["off"]):
-            return Command(verb, on=words == ["on"], text=f"digest {words[0]}")
-        return Command(verb, error='write "digest on" or "digest off"', text="digest")
-    if verb == Verb.skip and [a.lower().rstrip(".!") for a in args] in (
-        [],
-        ["next"],
-        ["next", "round"],
-    ):
-        return Command(verb, text="skip next")
+    return COMMANDS[verb].arguments(verb, args, text)
+
+
+def _no_arguments(verb: Verb, args: list[str], text: str) -> Command:
     if args:
         return Command(verb, error=f"{verb.value} takes nothing after it", text=text)
     return Command(verb, text=text)
 
 
+def _words(args: list[str]) -> list[str]:
+    return [a.lower().strip(_PUNCTUATION) for a in args]
+
+
+def _code(verb: Verb, args: list[str], text: str) -> Command:
+    token = args[0].lower() if len(args) == 1 else ""
+    if re.fullmatch(r"[a-z2-7]{24}", token):
+        return Command(verb, token=token, text="confirm")
+    return Command(verb, error="confirm needs the code from the confirmation email",
+                   text="confirm")  # fmt: skip
+
+
+def _join_arguments(verb: Verb, args: list[str], text: str) -> Command:
+    if _words(args) == ["digest"]:
+        return Command(verb, digest_only=True, text="subscribe digest")
+    return _no_arguments(verb, args, text)
+
+
+def _on_off(verb: Verb, args: list[str], text: str) -> Command:
+    words = _words(args)
+    if words in (["on"], ["off"]):
+        return Command(verb, on=words == ["on"], text=f"digest {words[0]}")
+    return Command(verb, error='write "digest on" or "digest off"', text="digest")
+
+
+def _next_round(verb: Verb, args: list[str], text: str) -> Command:
+    if [a.lower().rstrip(".!") for a in args] in ([], ["next"], ["next", "round"]):
+        return Command(verb, text="skip next")
+    return _no_arguments(verb, args, text)
+
+
 _ADDRESS_RE = re.compile(r"<?([A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})>?[.,;]?")
 
 
-def _block(verb: Verb, args: list[str], text: str) -> Command:
+def _address(verb: Verb, args: list[str], text: str) -> Command:
     """``block a@b``, or as copied from an intro's To: line, ``block Anne Person <a@b>``."""
     named = len(args) > 1 and args[-1].startswith("<") and len(args) <= 7
     match = _ADDRESS_RE.fullmatch(args[-1]) if len(args) == 1 or named else None
@@ -407,7 +383,7 @@ def _block(verb: Verb, args: list[str], text: str) -> Command:
     return Command(verb, target=match.group(1).lower(), text=f"{verb.value} {match.group(1)}")
 
 
-def _pause(args: list[str], text: str) -> Command:
+def _pause(verb: Verb, args: list[str], text: str) -> Command:
     words = [a.lower().rstrip(".") for a in args]
     if words and words[0] == "for":
         words = words[1:]
@@ -431,3 +407,253 @@ def _pause(args: list[str], text: str) -> Command:
     return Command(
         Verb.pause, error="try pause, pause 2 (rounds) or pause until YYYY-MM-DD", text=text
     )
+
+
+# --- what each command decides --------------------------------------------------------------
+
+Decide = Callable[[Member | None, Command, date, TokenCheck | None], Outcome]
+Moves = Mapping[State | None, tuple[State, str]]  # from state: (to state, reply template)
+
+
+def _moving(moves: Moves) -> Decide:
+    """A command that moves a membership by a table, like h11's: a state missing from the
+    table is answered with a notice and changes nothing."""
+
+    def decide(member: Member | None, command: Command, today: date,
+               token: TokenCheck | None) -> Outcome:  # fmt: skip
+        state = member.state if member else None
+        if state not in moves:
+            return Outcome(_refusal(state, command.verb))
+        new_state, reply = moves[state]
+        return Outcome(reply, state=new_state, profile=dict(command.profile),
+                       pause_rounds=command.rounds, paused_until=command.until,
+                       issue_token=reply == "confirm")  # fmt: skip
+
+    return decide
+
+
+def _answer(reply: str) -> Decide:
+    return lambda member, command, today, token: Outcome(reply)
+
+
+def _refusal(state: State | None, verb: Verb) -> str:
+    if state is None or state == State.left:
+        return "notice/not_member"
+    if verb == Verb.resume and state == State.active:
+        return "notice/not_paused"
+    if state == State.pending:
+        return "notice/pending"
+    return "notice/help"
+
+
+_PAUSE_MOVES: Moves = {State.active: (State.paused, "notice/paused"),
+                       State.paused: (State.paused, "notice/paused")}  # fmt: skip
+
+
+def _decide_pause(member: Member | None, command: Command, today: date,
+                  token: TokenCheck | None) -> Outcome:  # fmt: skip
+    if command.until is not None and command.until <= today:
+        return Outcome("notice/error", detail="that date is not in the future")
+    return _moving(_PAUSE_MOVES)(member, command, today, token)
+
+
+def _decide_confirm(member: Member | None, command: Command, today: date,
+                    token: TokenCheck | None) -> Outcome:  # fmt: skip
+    state = member.state if member else None
+    token = token or TokenCheck.unknown
+    if token == TokenCheck.ok:
+        if state == State.pending:
+            return Outcome("welcome", state=State.active, use_token=True)
+        if state in (State.active, State.paused):
+            return Outcome("notice/already_member", use_token=True)
+        return Outcome("notice/bad_token",
+                       detail="you left after asking to join; send join to start again",
+                       use_token=True)  # fmt: skip
+    if token == TokenCheck.expired and state == State.pending:
+        return Outcome("confirm", state=State.pending, issue_token=True,
+                       detail="That code had expired, so here is a new one.")  # fmt: skip
+    if token == TokenCheck.used and state in (State.active, State.paused):
+        return Outcome("notice/already_member")
+    details = {
+        TokenCheck.expired: "that code has expired",
+        TokenCheck.used: "that code has already been used",
+        TokenCheck.other_address: "that code was sent to a different address",
+        TokenCheck.unknown: "I don't recognise that code",
+    }
+    return Outcome("notice/bad_token", detail=details[token])
+
+
+def _is_member(member: Member | None) -> bool:
+    return member is not None and member.state != State.left
+
+
+def _decide_digest(member: Member | None, command: Command, today: date,
+                   token: TokenCheck | None) -> Outcome:  # fmt: skip
+    if not _is_member(member):
+        return Outcome("notice/not_member")
+    return Outcome("notice/digest_on" if command.on else "notice/digest_off", digest=command.on)
+
+
+def _decide_forget(member: Member | None, command: Command, today: date,
+                   token: TokenCheck | None) -> Outcome:  # fmt: skip
+    if member is None:
+        return Outcome("notice/not_member")
+    return Outcome("notice/forgotten", forget=True)
+
+
+def _decide_skip(member: Member | None, command: Command, today: date,
+                 token: TokenCheck | None) -> Outcome:  # fmt: skip
+    if member is None or not _is_member(member):
+        return Outcome("notice/not_member")
+    if member.state == State.active:
+        return Outcome("notice/skipping", skip_next=True)
+    if member.state == State.paused:
+        return Outcome("notice/error", detail="you're paused, so you'll sit out anyway")
+    return Outcome("notice/pending")
+
+
+def _decide_block(member: Member | None, command: Command, today: date,
+                  token: TokenCheck | None) -> Outcome:  # fmt: skip
+    if member is None or not _is_member(member):
+        return Outcome("notice/not_member")
+    if command.target == member.email:
+        return Outcome("notice/error", detail="that is your own address")
+    if command.verb == Verb.block:
+        return Outcome("notice/blocked", block=command.target or "")
+    return Outcome("notice/unblocked", unblock=command.target or "")
+
+
+Arguments = Callable[[Verb, list[str], str], Command]
+
+
+@dataclass(frozen=True)
+class EmailCommand:
+    """One email command: how it is written, read and decided."""
+
+    verb: Verb
+    usages: tuple[Usage, ...]
+    decide: Decide
+    arguments: Arguments = _no_arguments
+    moves: Moves = field(default_factory=dict)  # the table `decide` follows, if it does
+    change: bool = False  # changes a membership: an unverified sender's waits for the owner
+    pairing_only: bool = False  # about the rounds: a digest-only member is told so
+
+
+def _command(verb: Verb, usages: tuple[Usage, ...], moves: Moves | None = None, *,
+             decide: Decide | None = None, arguments: Arguments = _no_arguments,
+             change: bool = False, pairing_only: bool = False) -> EmailCommand:  # fmt: skip
+    chosen = decide or _moving(moves or {})
+    return EmailCommand(verb, usages, chosen, arguments, moves or {}, change, pairing_only)
+
+
+_MEMBER = (Audience.member,)
+_READERS = (Audience.member, Audience.digest)
+
+COMMANDS: dict[Verb, EmailCommand] = {c.verb: c for c in (
+    _command(Verb.join, (
+        Usage(Verb.join, "join", "ask to join the pairing rounds (profile lines below it)",
+              ("subscribe", "start"), (*_OUT, Audience.digest)),
+        Usage(Verb.join, "subscribe digest", "the monthly digest only, never paired",
+              ("join digest",), _OUT),
+    ), {None: (State.pending, "confirm"), State.left: (State.pending, "confirm"),
+        State.pending: (State.pending, "confirm"),
+        State.active: (State.active, "notice/already_member"),
+        State.paused: (State.paused, "notice/already_member")}, arguments=_join_arguments),
+    _command(Verb.confirm, (
+        Usage(Verb.confirm, "confirm CODE", "finish joining (replying to the confirmation "
+              "email does the same)", (), (Audience.pending,)),
+    ), decide=_decide_confirm, arguments=_code),
+    _command(Verb.status, (
+        Usage(Verb.status, "status", "your membership and the profile others see"),
+    ), decide=_answer("notice/status")),
+    _command(Verb.update, (
+        Usage(Verb.update, "update", "change your profile (profile lines below it)", (), _IN),
+    ), {s: (s, "notice/updated") for s in (State.pending, State.active, State.paused)},
+        change=True),
+    _command(Verb.pause, (
+        Usage(Verb.pause, "pause", 'sit out the pairing rounds until you send "resume"', (),
+              _MEMBER),
+        Usage(Verb.pause, "pause N", "sit out the next N rounds (1 to 52)",
+              ("pause N rounds",), _MEMBER),
+        Usage(Verb.pause, "pause until YYYY-MM-DD", "sit out until that date, then you're "
+              "back in by yourself", (), _MEMBER),
+    ), _PAUSE_MOVES, decide=_decide_pause, arguments=_pause, change=True, pairing_only=True),
+    _command(Verb.resume, (
+        Usage(Verb.resume, "resume", "take part again", ("unpause",), _MEMBER),
+    ), {State.paused: (State.active, "notice/resumed")}, change=True, pairing_only=True),
+    _command(Verb.skip, (
+        Usage(Verb.skip, "skip next", "sit out the next round only", ("skip",), _MEMBER),
+    ), decide=_decide_skip, arguments=_next_round, change=True, pairing_only=True),
+    _command(Verb.block, (
+        Usage(Verb.block, "block ADDRESS", "never be paired with that person (they are not "
+              "told)", (), _MEMBER),
+    ), decide=_decide_block, arguments=_address, change=True, pairing_only=True),
+    _command(Verb.unblock, (
+        Usage(Verb.unblock, "unblock ADDRESS", "undo a block", (), _MEMBER),
+    ), decide=_decide_block, arguments=_address, change=True, pairing_only=True),
+    _command(Verb.digest, (
+        Usage(Verb.digest, "digest off", "stop the monthly digest",
+              ("unsubscribe digest", "stop digest", "leave digest"), _READERS),
+        Usage(Verb.digest, "digest on", "get the monthly digest again", (), _READERS),
+    ), decide=_decide_digest, arguments=_on_off, change=True),
+    _command(Verb.leave, (
+        Usage(Verb.leave, "leave", "stop and leave (you can join again later)",
+              ("unsubscribe", "stop"), _IN),
+    ), {s: (State.left, "notice/left") for s in (State.pending, State.active, State.paused)},
+        change=True),
+    _command(Verb.forget, (
+        Usage(Verb.forget, "forget", "leave and erase your profile and everything you shared",
+              (), (Audience.left, *_IN)),
+    ), decide=_decide_forget, change=True),
+    _command(Verb.help, (
+        Usage(Verb.help, "help", "this list"),
+    ), decide=_answer("notice/help")),
+)}  # fmt: skip
+
+USAGES: tuple[Usage, ...] = tuple(u for c in COMMANDS.values() for u in c.usages)
+
+# Every legal move, for tests and documentation: {state: {verb: new state}}.
+TRANSITIONS: dict[State | None, dict[Verb, State]] = {}
+for _c in COMMANDS.values():
+    for _state, (_to, _reply) in _c.moves.items():
+        TRANSITIONS.setdefault(_state, {})[_c.verb] = _to
+
+
+def decide(member: Member | None, command: Command, today: date,
+           token: TokenCheck | None = None) -> Outcome:  # fmt: skip
+    """What `command` from `member` (as stored) comes to; no I/O, never an exception."""
+    if command.error:
+        return Outcome("notice/error", detail=command.error)
+    spec = COMMANDS[command.verb]
+    if spec.pairing_only and member is not None and not member.pairing:
+        return Outcome("notice/digest_only")  # "pause" means nothing to a digest reader
+    return spec.decide(member, command, today, token)
+
+
+def needs_owner(command: Command, member: Member | None, verified: bool) -> bool:
+    """Whether `command` waits for the owner of the address to confirm by reply. Anyone can
+    write a member's address in From, so a change acts at once only for a sender the
+    receiving server vouches for. `forget` always waits (it cannot be undone). Without a
+    membership there is nothing to change: the answer says so at once."""
+    if not _is_member(member) or command.error:
+        return False
+    if command.verb == Verb.forget:
+        return True
+    if verified:
+        return False
+    return COMMANDS[command.verb].change or (command.verb == Verb.join and bool(command.profile))
+
+
+def _vocabulary() -> dict[str, Verb]:
+    """Each command word the parser knows: the first word of every form and one-word alias
+    in `USAGES`. Longer aliases ("stop digest") are phrases the parser reads as their form;
+    the tests hold it to every one of them."""
+    words: dict[str, Verb] = {}
+    for usage in USAGES:
+        for form in (usage.form, *(a for a in usage.aliases if " " not in a)):
+            word = form.split()[0]
+            assert words.setdefault(word, usage.verb) == usage.verb, f"{word} means two verbs"
+    return words
+
+
+ALIASES: dict[str, Verb] = _vocabulary()

@@ -68,7 +68,7 @@ RESTART_PORT_WAIT = 10.0
 _USER_RE = re.compile(r"^[A-Za-z0-9_+=-][A-Za-z0-9._+=@-]{0,99}$")
 
 _CONFIG = """\
-# Written by mailbot.testing_dovecot; /etc/dovecot is deliberately not included.
+# Written by tests.servers.dovecot; /etc/dovecot is deliberately not included.
 protocols = imap
 listen = {host}
 base_dir = {root}/run
