@@ -12,8 +12,10 @@ import re
 import shlex
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,21 +23,68 @@ from mailbot.errors import ConfigError
 from mailbot.oauth import TokenSource
 
 SECTIONS = frozenset({"bot", "imap", "smtp", "local", "limits", "daemon", "rounds", "digest"})
-SECURITY = ("ssl", "starttls", "none")
-# What an admin's mail must show in the receiving server's Authentication-Results before its
-# commands count: a From header alone can be forged. Each level accepts the stronger ones.
-ADMIN_AUTH = ("dmarc", "dkim", "spf", "none")
-AFTER = ("move", "flag")
+
+
+class Security(StrEnum):
+    ssl = "ssl"
+    starttls = "starttls"
+    none = "none"  # loopback only
+
+
+class AdminAuth(StrEnum):
+    """What an admin's mail must show in the receiving server's Authentication-Results before
+    its commands count: a From header alone can be forged. Each accepts the stronger ones."""
+
+    dmarc = "dmarc"
+    dkim = "dkim"
+    spf = "spf"
+    none = "none"
+
+
+class After(StrEnum):
+    """What happens to a processed message in the IMAP inbox."""
+
+    move = "move"  # to processed_folder
+    flag = "flag"  # stays, flagged $MailbotDone
+
+
+class Auth(StrEnum):
+    password = "password"
+    xoauth2 = "xoauth2"  # a bearer token from token_source
+
+
+class Cadence(StrEnum):
+    monthly = "monthly"  # the first <weekday> of each month
+    weekly = "weekly"  # every N weeks on <weekday>
+
+
+class OnTimeout(StrEnum):
+    """A digest preview no admin answered in time."""
+
+    send = "send"
+    hold = "hold"
+
+
+def defaults(cls: type) -> SimpleNamespace:
+    """A dataclass's own field defaults, so that each default is written once, on its field,
+    and the config reader takes it from there."""
+    found: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.default is not MISSING:
+            found[f.name] = f.default
+        elif f.default_factory is not MISSING:
+            found[f.name] = f.default_factory()
+    return SimpleNamespace(**found)
 
 
 @dataclass(frozen=True)
 class BotConfig:
     address: str
-    name: str
-    database: Path
+    name: str = "mailbot"
+    database: Path = Path("mailbot.db")
     admins: tuple[str, ...] = ()
     timezone: str = "Europe/London"
-    admin_auth: str = "dmarc"
+    admin_auth: AdminAuth = AdminAuth.dmarc  # none by default in [local] mode
     authserv_id: str = ""  # "topmost": trust the topmost Authentication-Results header only
     verp: bool = False  # send from address+bounces-TOKEN@domain to tie bounces to a message
     contact: str = ""  # how to reach a person, for the help and "I didn't understand" replies
@@ -53,32 +102,32 @@ class BotConfig:
 @dataclass(frozen=True)
 class ImapConfig:
     host: str
-    port: int = 993
-    security: str = "ssl"
+    port: int = 993  # 143 without ssl
+    security: Security = Security.ssl
     username: str = ""
     password: str = field(default="", repr=False)
     folder: str = "INBOX"
-    after: str = "move"
+    after: After = After.move
     processed_folder: str = "Processed"
     failed_folder: str = "Failed"
     batch_size: int = 100
     timeout: float = 60.0
     ca_file: Path | None = None
-    auth: str = "password"  # or "xoauth2": a bearer token from token_source
+    auth: Auth = Auth.password
     token_source: TokenSource | None = None
 
 
 @dataclass(frozen=True)
 class SmtpConfig:
     host: str
-    port: int = 587
-    security: str = "starttls"
+    port: int = 587  # 465 with ssl
+    security: Security = Security.starttls
     username: str = ""
     password: str = field(default="", repr=False)
     timeout: float = 60.0
     ca_file: Path | None = None
     retry_for_hours: float = 96.0
-    auth: str = "password"  # or "xoauth2": a bearer token from token_source
+    auth: Auth = Auth.password
     token_source: TokenSource | None = None
 
 
@@ -86,7 +135,7 @@ class SmtpConfig:
 class LocalConfig:
     """The embedded default: local mailboxes instead of an outside mail account."""
 
-    maildir: Path
+    maildir: Path = Path("mail")
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
 
@@ -112,7 +161,6 @@ class DaemonConfig:
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-CADENCES = ("monthly", "weekly")
 DEFAULT_PROMPTS = (
     "What is one thing your team changed this year that you would do again?",
     "What problem are you stuck on right now, and what have you tried?",
@@ -147,7 +195,7 @@ class RoundsConfig(_WeekdayAndTime):
     """When pairing rounds run; the times are in ``[bot] timezone``."""
 
     enabled: bool = True
-    cadence: str = "monthly"  # monthly: the first <weekday> of each month
+    cadence: Cadence = Cadence.monthly
     every: int = 1  # weekly: a round every N weeks
     weekday: str = "monday"
     time: str = "09:00"
@@ -164,7 +212,7 @@ class DigestConfig(_WeekdayAndTime):
     time: str = "09:00"
     moderation: bool = True
     moderation_hours: int = 48
-    on_timeout: str = "send"  # "send" or "hold" when no admin answered in time
+    on_timeout: OnTimeout = OnTimeout.send
     templates: Path | None = None  # a folder whose templates override the packaged ones
 
 
@@ -216,18 +264,13 @@ def parse_config(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -
     bot = _read_bot(r, embedded=local is not None)
     imap = _read_imap(r) if "imap" in data or local is None else None
     smtp = _read_smtp(r) if "smtp" in data or local is None else None
-    limits = LimitsConfig(
-        replies_per_day=r.integer("limits", "replies_per_day", 10, low=1),
-        help_per_day=r.integer("limits", "help_per_day", 3, low=0),
-        confirmations_per_day=r.integer("limits", "confirmations_per_day", 3, low=1),
-        joins_per_hour=r.integer("limits", "joins_per_hour", 100, low=1),
-        max_message_bytes=r.integer("limits", "max_message_bytes", 10_000_000, low=1000),
-        sent_per_hour=r.integer("limits", "sent_per_hour", 500, low=1),
-        failed_attempts=r.integer("limits", "failed_attempts", 3, low=1, high=20),
-        bounce_threshold=r.integer("limits", "bounce_threshold", 3, low=1),
-        bounce_window_days=r.integer("limits", "bounce_window_days", 30, low=1),
-    )
-    daemon = DaemonConfig(poll_interval=r.number("daemon", "poll_interval", 60.0, low=0.1))
+    limit = defaults(LimitsConfig)
+    limits = LimitsConfig(**{
+        name: r.integer("limits", name, getattr(limit, name), low=low, high=high)
+        for name, (low, high) in LIMIT_BOUNDS.items()
+    })  # fmt: skip
+    daemon = DaemonConfig(poll_interval=r.number("daemon", "poll_interval",
+                                                 defaults(DaemonConfig).poll_interval, low=0.1))
     rounds = _read_rounds(r)
     digest = _read_digest(r)
     r.unknown_keys()
@@ -237,48 +280,59 @@ def parse_config(data: dict[str, Any], path: Path, environ: Mapping[str, str]) -
     return Config(path, bot, imap, smtp, local, limits, daemon, rounds, digest)
 
 
+# Each limit's lowest and highest value (None: no highest).
+LIMIT_BOUNDS: dict[str, tuple[int, int | None]] = {
+    "replies_per_day": (1, None), "help_per_day": (0, None), "confirmations_per_day": (1, None),
+    "joins_per_hour": (1, None), "max_message_bytes": (1000, None), "sent_per_hour": (1, None),
+    "failed_attempts": (1, 20), "bounce_threshold": (1, None), "bounce_window_days": (1, None),
+}  # fmt: skip
+
+
 def _read_digest(r: _Reader) -> DigestConfig:
-    s = "digest"
-    time = r.clock_time(s, "time", "09:00")
+    s, d = "digest", defaults(DigestConfig)
+    time = r.clock_time(s, "time", d.time)
     templates = r.optional_path(s, "templates")
     if templates is not None and not templates.is_dir():
         r.errors.append(f"digest.templates: {templates} is not a folder")
     return DigestConfig(
-        enabled=r.boolean(s, "enabled", True),
-        weekday=r.choice(s, "weekday", WEEKDAYS, "monday"),
+        enabled=r.boolean(s, "enabled", d.enabled),
+        weekday=r.choice(s, "weekday", WEEKDAYS, d.weekday),
         time=time,
-        moderation=r.boolean(s, "moderation", True),
-        moderation_hours=r.integer(s, "moderation_hours", 48, low=1, high=24 * 14),
-        on_timeout=r.choice(s, "on_timeout", ("send", "hold"), "send"),
+        moderation=r.boolean(s, "moderation", d.moderation),
+        moderation_hours=r.integer(s, "moderation_hours", d.moderation_hours, low=1,
+                                   high=24 * 14),  # fmt: skip
+        on_timeout=OnTimeout(r.choice(s, "on_timeout", tuple(OnTimeout), d.on_timeout)),
         templates=templates,
     )
 
 
 def _read_rounds(r: _Reader) -> RoundsConfig:
-    s = "rounds"
-    time = r.clock_time(s, "time", "09:00")
+    s, d = "rounds", defaults(RoundsConfig)
+    time = r.clock_time(s, "time", d.time)
     prompts = tuple(r.string_list(s, "prompts")) or DEFAULT_PROMPTS
     if len(prompts) < 3:
         r.errors.append("rounds.prompts: give at least 3 (each intro shows 3)")
         prompts = DEFAULT_PROMPTS
-    cadence = r.choice(s, "cadence", CADENCES, "monthly")
-    every = r.integer(s, "every", 1, low=1, high=12)
-    if cadence == "monthly" and every != 1:
+    cadence = Cadence(r.choice(s, "cadence", tuple(Cadence), d.cadence))
+    every = r.integer(s, "every", d.every, low=1, high=12)
+    if cadence == Cadence.monthly and every != 1:
         r.errors.append('rounds.every: only for cadence = "weekly" (monthly is every month)')
     return RoundsConfig(
-        enabled=r.boolean(s, "enabled", True),
+        enabled=r.boolean(s, "enabled", d.enabled),
         cadence=cadence,
         every=every,
-        weekday=r.choice(s, "weekday", WEEKDAYS, "monday"),
+        weekday=r.choice(s, "weekday", WEEKDAYS, d.weekday),
         time=time,
         prompts=prompts,
-        followup_after_days=r.integer(s, "followup_after_days", 7, low=1, high=60),
+        followup_after_days=r.integer(s, "followup_after_days", d.followup_after_days, low=1,
+                                      high=60),  # fmt: skip
     )
 
 
 def _read_bot(r: _Reader, embedded: bool) -> BotConfig | None:
+    d = defaults(BotConfig)
     address = r.address("bot", "address")
-    timezone = r.string("bot", "timezone", "Europe/London")
+    timezone = r.string("bot", "timezone", d.timezone)
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -288,9 +342,10 @@ def _read_bot(r: _Reader, embedded: bool) -> BotConfig | None:
         if "@" not in admin:
             r.errors.append(f"bot.admins: {admin!r} is not an email address")
     # The embedded default only hears loopback: no receiving server to vouch for anyone.
-    admin_auth = r.choice("bot", "admin_auth", ADMIN_AUTH, "none" if embedded else "dmarc")
-    authserv_id = r.string("bot", "authserv_id", "").strip().lower()
-    if admins and admin_auth != "none" and not authserv_id:
+    admin_auth = AdminAuth(r.choice("bot", "admin_auth", tuple(AdminAuth),
+                                    AdminAuth.none if embedded else d.admin_auth))  # fmt: skip
+    authserv_id = r.string("bot", "authserv_id", d.authserv_id).strip().lower()
+    if admins and admin_auth != AdminAuth.none and not authserv_id:
         r.errors.append(
             "bot.authserv_id: required with admins: the id your receiving mail server writes "
             'first in Authentication-Results (e.g. "mx.google.com"), or "topmost" to trust '
@@ -298,36 +353,37 @@ def _read_bot(r: _Reader, embedded: bool) -> BotConfig | None:
         )
     return BotConfig(
         address=address,
-        name=r.string("bot", "name", "mailbot"),
-        database=r.path("bot", "database", "mailbot.db"),
+        name=r.string("bot", "name", d.name),
+        database=r.path("bot", "database", str(d.database)),
         admins=tuple(a.lower() for a in admins),
         timezone=timezone,
         admin_auth=admin_auth,
         authserv_id=authserv_id,
-        verp=r.boolean("bot", "verp", False),
-        contact=" ".join(r.string("bot", "contact", "").split())[:300],
+        verp=r.boolean("bot", "verp", d.verp),
+        contact=" ".join(r.string("bot", "contact", d.contact).split())[:300],
     )
 
 
 def _read_imap(r: _Reader) -> ImapConfig:
-    s = "imap"
+    s, d = "imap", defaults(ImapConfig)
     host = r.string(s, "host", required=True)
-    security = r.choice(s, "security", SECURITY, "ssl")
+    security = Security(r.choice(s, "security", tuple(Security), d.security))
     r.plaintext_only_on_loopback(s, host, security)
     username = r.string(s, "username", required=True)
-    timeout = r.number(s, "timeout", 60.0, low=1)
+    timeout = r.number(s, "timeout", d.timeout, low=1)
     auth, token_source = _read_auth(r, s, username, timeout)
     return ImapConfig(
         host=host,
-        port=r.integer(s, "port", 993 if security == "ssl" else 143, low=1, high=65535),
+        port=r.integer(s, "port", d.port if security == Security.ssl else 143, low=1,
+                       high=65535),  # fmt: skip
         security=security,
         username=username,
         password=r.password(s),
-        folder=r.string(s, "folder", "INBOX"),
-        after=r.choice(s, "after", AFTER, "move"),
-        processed_folder=r.string(s, "processed_folder", "Processed"),
-        failed_folder=r.string(s, "failed_folder", "Failed"),
-        batch_size=r.integer(s, "batch_size", 100, low=1, high=5000),
+        folder=r.string(s, "folder", d.folder),
+        after=After(r.choice(s, "after", tuple(After), d.after)),
+        processed_folder=r.string(s, "processed_folder", d.processed_folder),
+        failed_folder=r.string(s, "failed_folder", d.failed_folder),
+        batch_size=r.integer(s, "batch_size", d.batch_size, low=1, high=5000),
         timeout=timeout,
         ca_file=r.optional_path(s, "ca_file"),
         auth=auth,
@@ -336,33 +392,35 @@ def _read_imap(r: _Reader) -> ImapConfig:
 
 
 def _read_smtp(r: _Reader) -> SmtpConfig:
-    s = "smtp"
+    s, d = "smtp", defaults(SmtpConfig)
     host = r.string(s, "host", required=True)
-    security = r.choice(s, "security", SECURITY, "starttls")
+    security = Security(r.choice(s, "security", tuple(Security), d.security))
     r.plaintext_only_on_loopback(s, host, security)
     username = r.string(s, "username", "")
-    timeout = r.number(s, "timeout", 60.0, low=1)
+    timeout = r.number(s, "timeout", d.timeout, low=1)
     auth, token_source = _read_auth(r, s, username, timeout)
     return SmtpConfig(
         host=host,
-        port=r.integer(s, "port", 465 if security == "ssl" else 587, low=1, high=65535),
+        port=r.integer(s, "port", 465 if security == Security.ssl else d.port, low=1,
+                       high=65535),  # fmt: skip
         security=security,
         username=username,
         password=r.password(s),
         timeout=timeout,
         ca_file=r.optional_path(s, "ca_file"),
-        retry_for_hours=r.number(s, "retry_for_hours", 96.0, low=0),
+        retry_for_hours=r.number(s, "retry_for_hours", d.retry_for_hours, low=0),
         auth=auth,
         token_source=token_source,
     )
 
 
-def _read_auth(r: _Reader, s: str, username: str, timeout: float) -> tuple[str, TokenSource | None]:
+def _read_auth(r: _Reader, s: str, username: str,
+               timeout: float) -> tuple[Auth, TokenSource | None]:  # fmt: skip
     """``auth`` and, for xoauth2, where its access token comes from."""
-    auth = r.choice(s, "auth", ("password", "xoauth2"), "password")
+    auth = Auth(r.choice(s, "auth", tuple(Auth), Auth.password))
     command = r.string(s, "token_command", "")
     file = r.optional_path(s, "token_file")
-    if auth == "password":
+    if auth == Auth.password:
         for key, value in (("token_command", command), ("token_file", file)):
             if value:
                 r.errors.append(f'{s}.{key}: only for auth = "xoauth2"')
@@ -386,13 +444,14 @@ def _read_auth(r: _Reader, s: str, username: str, timeout: float) -> tuple[str, 
 
 
 def _read_local(r: _Reader) -> LocalConfig:
-    host = r.string("local", "smtp_host", "127.0.0.1")
+    d = defaults(LocalConfig)
+    host = r.string("local", "smtp_host", d.smtp_host)
     if not is_loopback(host):
         r.errors.append("local.smtp_host: the embedded server listens on loopback only")
     return LocalConfig(
-        maildir=r.path("local", "maildir", "mail"),
+        maildir=r.path("local", "maildir", str(d.maildir)),
         smtp_host=host,
-        smtp_port=r.integer("local", "smtp_port", 8025, low=0, high=65535),
+        smtp_port=r.integer("local", "smtp_port", d.smtp_port, low=0, high=65535),
     )
 
 
@@ -540,7 +599,7 @@ class _Reader:
         return inline
 
     def plaintext_only_on_loopback(self, section: str, host: str, security: str) -> None:
-        if security == "none" and host and not is_loopback(host):
+        if security == Security.none and host and not is_loopback(host):
             self.errors.append(
                 f"{section}.security: 'none' sends passwords in clear; allowed only for a "
                 f"loopback host, not {host!r}"

@@ -16,7 +16,7 @@ from email.utils import make_msgid
 from typing import Any
 
 from mailbot.clock import Clock
-from mailbot.config import Config
+from mailbot.config import Config, OnTimeout
 from mailbot.core.digest import CHART_ROUNDS, Digest, build_digest, publishable
 from mailbot.core.membership import first_name
 from mailbot.core.schedule import Cadence, due_slot
@@ -167,7 +167,7 @@ class Digests:
             ):
                 continue
             with self.store.atomic():
-                if self.config.digest.on_timeout == "send":
+                if self.config.digest.on_timeout == OnTimeout.send:
                     self._send(row["id"], now)
                 else:
                     self.store.update_digest(row["id"], status="held", decided_at=stamp(now))

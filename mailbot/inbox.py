@@ -20,7 +20,7 @@ from typing import Protocol
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from mailbot.config import ImapConfig
+from mailbot.config import After, Auth, ImapConfig, Security
 from mailbot.core.headers import header_text, sender_address
 from mailbot.errors import InboxError
 from mailbot.faults import checkpoint
@@ -92,14 +92,15 @@ class ImapInbox:
 
     def _connect(self) -> IMAPClient:
         c = self.config
-        context = tls_context(c.ca_file) if c.security != "none" else None
+        context = tls_context(c.ca_file) if c.security != Security.none else None
         try:
             client = IMAPClient(
-                c.host, port=c.port, ssl=c.security == "ssl", ssl_context=context, timeout=c.timeout
+                c.host, port=c.port, ssl=c.security == Security.ssl, ssl_context=context,
+                timeout=c.timeout,
             )
-            if c.security == "starttls":
+            if c.security == Security.starttls:
                 client.starttls(context)
-            if c.auth == "xoauth2":
+            if c.auth == Auth.xoauth2:
                 assert c.token_source is not None
                 client.oauth2_login(c.username, c.token_source.fetch())
             else:
@@ -107,7 +108,7 @@ class ImapInbox:
         except TokenError as exc:
             raise InboxError(f"no access token for IMAP login as {c.username}: {exc}") from exc
         except IMAPClient.Error as exc:
-            how = " with XOAUTH2" if c.auth == "xoauth2" else ""
+            how = " with XOAUTH2" if c.auth == Auth.xoauth2 else ""
             raise InboxError(
                 f"IMAP login to {c.host}:{c.port} as {c.username}{how} failed: {_text(exc)}"
             ) from exc
@@ -124,7 +125,7 @@ class ImapInbox:
         try:
             info = self.client.select_folder(self.config.folder)
             self.uidvalidity = int(info.get(b"UIDVALIDITY", 0))
-            if self.config.after == "move":
+            if self.config.after == After.move:
                 for folder in (self.config.processed_folder, self.config.failed_folder):
                     if not self.client.folder_exists(folder):
                         self.client.create_folder(folder)
@@ -139,7 +140,7 @@ class ImapInbox:
         return len(self._search())
 
     def _search(self) -> list[int]:
-        if self.config.after == "flag":
+        if self.config.after == After.flag:
             criteria = ["NOT", "DELETED", "UNKEYWORD", DONE_FLAG, "UNKEYWORD", FAILED_FLAG]
         else:
             criteria = ["NOT", "DELETED"]
@@ -192,7 +193,7 @@ class ImapInbox:
         if not uids:
             return
         try:
-            if self.config.after == "flag":
+            if self.config.after == After.flag:
                 self.client.add_flags(uids, [flag, b"\\Seen"])
             elif b"MOVE" in self.client.capabilities():
                 self.client.move(uids, folder)
@@ -228,7 +229,7 @@ class ImapInbox:
     def erase(self, address: str) -> int:
         folders = (
             [self.config.folder]
-            if self.config.after == "flag"
+            if self.config.after == After.flag
             else [self.config.processed_folder, self.config.failed_folder]
         )
         erased = 0
@@ -246,7 +247,7 @@ class ImapInbox:
         candidates = self.client.search(["FROM", address])
         heads = self.client.fetch(candidates, ["BODY.PEEK[HEADER]"]) if candidates else {}
         uids = [u for u, d in heads.items() if is_from(d.get(b"BODY[HEADER]", b""), address)]
-        if self.config.after == "flag":  # only what we processed: the rest is not ours yet
+        if self.config.after == After.flag:  # only what we processed: the rest is not ours yet
             flags = self.client.get_flags(uids) if uids else {}
             done = {DONE_FLAG.encode(), FAILED_FLAG.encode()}
             uids = [u for u in uids if done & set(flags.get(u, ()))]

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from mailbot.config import SmtpConfig
+from mailbot.config import Auth, Security, SmtpConfig
 from mailbot.errors import OutboxError
 from mailbot.inbox import tls_context
 from mailbot.oauth import TokenError, xoauth2_string
@@ -98,15 +98,15 @@ class SmtpTransport:
         c = self.config
         try:
             client: smtplib.SMTP
-            if c.security == "ssl":
+            if c.security == Security.ssl:
                 client = smtplib.SMTP_SSL(
                     c.host, c.port, timeout=c.timeout, context=tls_context(c.ca_file)
                 )
             else:
                 client = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
-                if c.security == "starttls":
+                if c.security == Security.starttls:
                     client.starttls(context=tls_context(c.ca_file))
-            if c.auth == "xoauth2":
+            if c.auth == Auth.xoauth2:
                 assert c.token_source is not None
                 response = xoauth2_string(c.username, c.token_source.fetch())
                 # smtplib base64-encodes the initial response; a 334 challenge after it
@@ -121,7 +121,7 @@ class SmtpTransport:
                 f"no access token for SMTP login as {c.username}: {exc}"
             ) from exc
         except smtplib.SMTPAuthenticationError as exc:
-            how = " with XOAUTH2" if c.auth == "xoauth2" else ""
+            how = " with XOAUTH2" if c.auth == Auth.xoauth2 else ""
             raise TemporaryFailure(
                 f"SMTP login as {c.username}{how} refused: "
                 f"{exc.smtp_code} {_decode(exc.smtp_error)}"
@@ -141,7 +141,7 @@ class SmtpTransport:
         with self.connect() as conn:
             conn.client.noop()
         tls = {"ssl": " over TLS", "starttls": " with STARTTLS"}.get(c.security, "")
-        if c.auth == "xoauth2":
+        if c.auth == Auth.xoauth2:
             return f"logged in to {c.host}:{c.port}{tls} as {c.username} (XOAUTH2)"
         if c.username:
             return f"logged in to {c.host}:{c.port}{tls} as {c.username}"

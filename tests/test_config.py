@@ -166,3 +166,39 @@ def test_xoauth2_problems_are_reported_together(tmp_path):
     assert 'imap.auth: "xoauth2" needs exactly one of token_command, token_file' in message
     assert "smtp.auth: must be one of password, xoauth2, got 'oauth'" in message
     assert 'smtp.token_file: only for auth = "xoauth2"' in message
+
+
+def test_an_empty_section_means_the_defaults_written_on_the_fields():
+    """Each default is written once, on its dataclass field; the reader takes it from there."""
+    from dataclasses import fields
+
+    from mailbot.config import (
+        After,
+        Cadence,
+        DaemonConfig,
+        DigestConfig,
+        ImapConfig,
+        LimitsConfig,
+        OnTimeout,
+        RoundsConfig,
+        Security,
+        SmtpConfig,
+        defaults,
+        parse_config,
+    )
+
+    data = {"bot": {"address": "bot@example.org"},
+            "imap": {"host": "imap.example.org", "username": "bot@example.org"},
+            "smtp": {"host": "smtp.example.org"}}  # fmt: skip
+    config = parse_config(data, Path("/x/mailbot.toml"), {})
+    for cls, section in ((LimitsConfig, config.limits), (DaemonConfig, config.daemon),
+                         (RoundsConfig, config.rounds), (DigestConfig, config.digest),
+                         (ImapConfig, config.imap), (SmtpConfig, config.smtp)):  # fmt: skip
+        expected = defaults(cls)
+        for f in fields(cls):
+            if hasattr(expected, f.name) and f.name != "username":  # given above
+                assert getattr(section, f.name) == getattr(expected, f.name), (cls, f.name)
+    assert config.imap is not None and config.smtp is not None
+    assert type(config.imap.security) is Security and config.imap.after is After.move
+    assert config.rounds.cadence is Cadence.monthly and config.digest.on_timeout is OnTimeout.send
+    assert config.smtp.security is Security.starttls
