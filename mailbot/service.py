@@ -421,8 +421,8 @@ class Service:
         outcome = decide(member, command, self._today(now), check)
         if outcome.use_token and token_row:
             self.store.use_token(token_row["token_hash"], now)
-        if member is not None and outcome.skip_next:
-            member = replace(member, skip_next=True)
+        if member is not None and outcome.skip_next is not None:
+            member = replace(member, skip_next=outcome.skip_next)
             self.store.save_member(member, now)
         if member is not None and outcome.digest is not None:
             member = replace(member, digest=outcome.digest)

@@ -55,7 +55,7 @@ class Outcome:
     issue_token: bool = False
     use_token: bool = False
     detail: str = ""  # a short reason shown in the reply, e.g. why a code was refused
-    skip_next: bool = False
+    skip_next: bool | None = None  # sit out the next round (True), or not after all (False)
     block: str = ""  # never paired with this address; never told to them
     unblock: str = ""
     forget: bool = False  # erase the person: profile, learnings, codes
