@@ -636,3 +636,14 @@ def test_organisers_can_name_a_person_to_write_to(tmp_path):
 def test_without_a_contact_line_nothing_is_promised(world):
     world.receive(make_mail(BOB, "Hello?", "Is this the coffee thing?"))
     assert "To reach a person" not in body(world.last_to("bob@example.net"))
+
+
+def test_unskip_takes_back_a_skip_before_the_round(world):
+    join_and_confirm(world)
+    world.receive(make_mail(ANNE, "skip next"))
+    assert world.store.get_member("anne@example.org").skip_next
+    world.receive(make_mail(ANNE, "unskip"))
+    assert not world.store.get_member("anne@example.org").skip_next
+    assert "you'll be included in the next" in body(world.last_to("anne@example.org"))
+    world.receive(make_mail(ANNE, "unskip"))
+    assert "weren't sitting out" in body(world.last_to("anne@example.org"))

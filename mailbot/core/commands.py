@@ -36,6 +36,7 @@ class Verb(StrEnum):
     update = "update"
     help = "help"
     skip = "skip"
+    unskip = "unskip"
     block = "block"
     unblock = "unblock"
     forget = "forget"
@@ -512,6 +513,19 @@ def _decide_skip(member: Member | None, command: Command, today: date,
     return Outcome("notice/pending")
 
 
+def _decide_unskip(member: Member | None, command: Command, today: date,
+                   token: TokenCheck | None) -> Outcome:  # fmt: skip
+    if member is None or not _is_member(member):
+        return Outcome("notice/not_member")
+    if member.state == State.active and member.skip_next:
+        return Outcome("notice/unskipped", skip_next=False)
+    if member.state == State.active:
+        return Outcome("notice/error", detail="you weren't sitting out the next round")
+    if member.state == State.paused:
+        return Outcome("notice/error", detail='you\'re paused: send "resume" to take part')
+    return Outcome("notice/pending")
+
+
 def _decide_block(member: Member | None, command: Command, today: date,
                   token: TokenCheck | None) -> Outcome:  # fmt: skip
     if member is None or not _is_member(member):
@@ -584,6 +598,10 @@ COMMANDS: dict[Verb, EmailCommand] = {c.verb: c for c in (
     _command(Verb.skip, (
         Usage(Verb.skip, "skip next", "sit out the next round only", ("skip",), _MEMBER),
     ), decide=_decide_skip, arguments=_next_round, change=True, pairing_only=True),
+    _command(Verb.unskip, (
+        Usage(Verb.unskip, "unskip", 'take part in the next round after all (undo "skip")',
+              (), _MEMBER),
+    ), decide=_decide_unskip, change=True, pairing_only=True),
     _command(Verb.block, (
         Usage(Verb.block, "block ADDRESS", "never be paired with that person (they are not "
               "told)", (), _MEMBER),
