@@ -261,10 +261,14 @@ class Rounds:
         member = self.store.get_member(email)
         if member is None:
             return
-        context = self._context(plan, now, person=_person(member))
-        rendered = self.renderer.render("no_match", context)
-        key = key or f"nomatch:{plan.slot}:{email}"
-        self._queue(key, "notice", [(member.name, email)], rendered, now)
+        self._tell(member, key or f"nomatch:{plan.slot}:{email}", "no_match",
+                   self._context(plan, now, person=_person(member)), now)  # fmt: skip
+
+    def _tell(self, member: Member, key: str, template: str, context: dict[str, Any],
+              now: datetime) -> None:  # fmt: skip
+        """A notice about the rounds to one member, once per `key`."""
+        rendered = self.renderer.render(template, context)
+        self._queue(key, "notice", [(member.name, member.email)], rendered, now)
 
     def _pause_unresponsive(self, slot: str, now: datetime) -> None:
         """Three follow-ups in a row unanswered: pause, kindly, rather than pair a ghost."""
@@ -273,18 +277,8 @@ class Rounds:
             self.store.save_member(paused, now)
             self.store.reset_missed_followups(member.email)
             self.store.event(member.email, "pause", "no answer to 3 follow-ups", now)
-            context = {
-                "bot": self.config.bot.view,
-                "person": _person(paused),
-            }
-            rendered = self.renderer.render("paused_quiet", context)
-            self._queue(
-                f"quiet:{slot}:{member.email}",
-                "notice",
-                [(paused.name, paused.email)],
-                rendered,
-                now,
-            )
+            context = {"bot": self.config.bot.view, "person": _person(paused)}
+            self._tell(paused, f"quiet:{slot}:{member.email}", "paused_quiet", context, now)
 
     def _count_down(self, plan: RoundPlan, now: datetime) -> None:
         """``pause N`` counts rounds; ``skip next`` lasts one round."""
@@ -298,15 +292,8 @@ class Rounds:
             back = replace(member, state=State.active, pause_rounds=None)
             self.store.save_member(back, now)
             self.store.event(member.email, "resume", f"after round {plan.number}", now)
-            context = self._context(plan, now, person=_person(back))
-            rendered = self.renderer.render("back_in", context)
-            self._queue(
-                f"backin:{plan.slot}:{member.email}",
-                "notice",
-                [(back.name, back.email)],
-                rendered,
-                now,
-            )
+            self._tell(back, f"backin:{plan.slot}:{member.email}", "back_in",
+                       self._context(plan, now, person=_person(back)), now)  # fmt: skip
         self.store.clear_skip_next()  # for everyone: it means the next round only
 
     def _context(self, plan: RoundPlan, now: datetime, **extra: Any) -> dict[str, Any]:
