@@ -198,7 +198,7 @@ class Digests:
             unsubscribe = "digest off" if member.pairing else "leave"
             queue_email(self.store, self.config.bot, f"digest:{digest_id}:{member.email}",
                         "digest", [(member.name, member.email)], rendered[member.pairing], now,
-                        unsubscribe=unsubscribe)  # fmt: skip
+                        unsubscribe=unsubscribe, digest_id=digest_id)  # fmt: skip
         checkpoint("digest.queued")
         # Dropped learnings are settled by this digest too: they never come back.
         listed = json.loads(row["items"] or "[]") or [i.learning_id for i in digest.items]

@@ -33,6 +33,7 @@ def queue_email(
     unsubscribe: str = "leave",
     reply: bool = False,
     about: str = "",
+    digest_id: int | None = None,
 ) -> str:
     """Queue it under ``key``; returns its Message-ID."""
     envelope = Envelope(
@@ -52,7 +53,7 @@ def queue_email(
     token = return_token(envelope.message_id) if bot.verp else ""
     store.enqueue(
         OutgoingMail(key, kind, topic or kind, return_path(bot.address, token), recipients,
-                     envelope.message_id, msg.as_bytes(), token, reply, about),
+                     envelope.message_id, msg.as_bytes(), token, reply, about, digest_id),
         now,
     )  # fmt: skip
     return envelope.message_id

@@ -234,7 +234,7 @@ class Rounds:
         rows = self.store.queued_intros_for(email)
         for row in rows:
             self.store.cancel_mail(row["outbox_id"])
-            if ":retry:" in row["key"]:  # the others already have this intro: only theirs goes
+            if row["copy_of"]:  # the others already have this intro: only theirs goes
                 continue
             rest = self.store.leave_group(row["group_id"], email)
             plan = RoundPlan(row["slot"], row["round_number"], 0, (), (), 0.0)

@@ -268,6 +268,19 @@ def m009_mail_about(db: sqlite_utils.Database) -> None:
     db.table("outbox").create_index(["about"])
 
 
+@migrations()
+def m010_mail_references(db: sqlite_utils.Database) -> None:
+    # What an email belongs to, as columns rather than parts of its key read back with LIKE:
+    # the digest a copy carries, and the message a per-recipient retry copies.
+    db.table("outbox").add_column("digest_id", int)
+    db.table("outbox").add_column("copy_of", int)
+    db.execute("update outbox set digest_id = cast(substr(key, 8, instr(substr(key, 8), ':') - 1) "
+               "as integer) where kind = 'digest' and key like 'digest:%'")  # fmt: skip
+    db.execute("update outbox set copy_of = (select min(o.id) from outbox o where o.message_id "
+               "= outbox.message_id and o.id < outbox.id) where instr(key, ':retry:')")  # fmt: skip
+    db.table("outbox").create_index(["digest_id"])
+
+
 def replace_address(text: str, email: str, alias: str) -> str:
     """`email` as a whole address in `text` (not inside a longer one) becomes `alias`."""
     pattern = rf"(?<![\w.+'%-]){re.escape(email)}(?![\w.-]*\w)"
@@ -295,6 +308,8 @@ class OutgoingMail:
     return_token: str = ""  # in our envelope sender when VERP is on: ties a bounce to this
     reply: bool = False  # an answer to someone's own mail: counts against the reply cap
     about: str = ""  # the person it is about, when not (only) a recipient: admin alerts
+    digest_id: int | None = None  # a digest's copy for one reader
+    copy_of: int | None = None  # a retry for one deferred recipient of this outbox id
 
 
 @dataclass(frozen=True)
@@ -662,8 +677,7 @@ class SqliteStore:
         """Digests still being sent (queued copies left) that carry a learning of ``email``."""
         rows = self.db.query(
             "select distinct l.digest_id from learnings l where l.email = ? and exists "
-            "(select 1 from outbox o where o.kind = 'digest' and o.status = 'queued' "
-            "and o.key like 'digest:' || l.digest_id || ':%')",
+            "(select 1 from outbox o where o.digest_id = l.digest_id and o.status = 'queued')",
             [email],
         )
         return [int(r["digest_id"]) for r in rows]
@@ -671,9 +685,9 @@ class SqliteStore:
     def queued_digest_mail(self, digest_id: int) -> list[dict[str, Any]]:
         return list(
             self.db.query(
-                "select id, recipients, message_id from outbox where kind = 'digest' "
-                "and status = 'queued' and key like ?",
-                [f"digest:{digest_id}:%"],
+                "select id, recipients, message_id from outbox where digest_id = ? "
+                "and status = 'queued'",
+                [digest_id],
             )
         )
 
@@ -1081,6 +1095,8 @@ class SqliteStore:
                 "sent_at": None,
                 "return_token": mail.return_token or None,
                 "about": mail.about or None,
+                "digest_id": mail.digest_id,
+                "copy_of": mail.copy_of,
             }
         )
         outbox_id = table.last_pk
@@ -1149,7 +1165,8 @@ class SqliteStore:
         """Intros to ``email`` not yet handed to SMTP, with their group."""
         return list(
             self.db.query(
-                "select o.id as outbox_id, o.key, g.id as group_id, g.number, g.first_mover, "
+                "select o.id as outbox_id, o.key, o.copy_of, g.id as group_id, g.number, "
+                "g.first_mover, "
                 "r.slot, r.number as round_number from outbox o "
                 "join outbox_recipients x on x.outbox_id = o.id "
                 "join round_groups g on g.intro_message_id = o.message_id "
@@ -1167,7 +1184,7 @@ class SqliteStore:
                 "g.first_mover, r.slot, r.number as round_number from outbox o "
                 "join round_groups g on g.intro_message_id = o.message_id "
                 "join rounds r on r.id = g.round_id "
-                "where o.kind = 'intro' and o.status = 'queued' and instr(o.key, ':retry:') "
+                "where o.kind = 'intro' and o.status = 'queued' and o.copy_of is not null "
                 "and exists (select 1 from group_members m where m.group_id = g.id "
                 "and m.email = ?) and not instr(o.recipients, ?)",
                 [email, json.dumps(email)],
@@ -1219,6 +1236,7 @@ class SqliteStore:
             (recipient,),
             row["message_id"],
             row["raw"],
+            copy_of=row.get("copy_of") or mail_id,
         )
         return self.enqueue(copy, now)
 
