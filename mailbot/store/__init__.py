@@ -1,0 +1,30 @@
+"""The SQLite edge: every query mailbot makes, organised by aggregate, one class each.
+
+`SqliteStore` is all of them over one connection: members, rounds, learnings (with
+follow-ups and digests), mail (inbound and outbox) and privacy (export and `forget`). Times
+are stored as ISO 8601 strings in UTC with second precision, so they sort as text.
+"""
+
+from __future__ import annotations
+
+from mailbot.store.base import (
+    OutgoingMail,
+    QueuedMail,
+    hash_token,
+    replace_address,
+    stamp,
+)
+from mailbot.store.learnings import LearningQueries
+from mailbot.store.mail import MailQueries
+from mailbot.store.members import MemberQueries
+from mailbot.store.privacy import PrivacyQueries
+from mailbot.store.rounds import RoundQueries
+from mailbot.store.schema import migrations
+
+
+class SqliteStore(MemberQueries, RoundQueries, LearningQueries, MailQueries, PrivacyQueries):
+    """One connection, every aggregate's queries."""
+
+
+__all__ = ["OutgoingMail", "QueuedMail", "SqliteStore", "hash_token", "migrations",
+           "replace_address", "stamp"]

@@ -1,0 +1,197 @@
+"""Follow-ups, learnings and digests: what was asked, answered and published."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from mailbot.core.membership import Member
+from mailbot.store.base import (
+    StoreBase,
+    _member,
+    stamp,
+)
+
+
+class LearningQueries(StoreBase):
+    def reset_missed_followups(self, email: str) -> None:
+        self.db.execute("update members set missed_followups = 0 where email = ?", [email])
+
+    def add_followup(self, round_id: int, group_id: int, email: str, code: str,
+                     message_id: str, now: datetime) -> None:  # fmt: skip
+        self.db.table("followups").insert(
+            {"round_id": round_id, "group_id": group_id, "email": email, "code": code,
+             "message_id": message_id, "sent_at": stamp(now), "answered_at": None}
+        )  # fmt: skip
+        self.db.execute(
+            "update members set missed_followups = missed_followups + 1 where email = ?",
+            [email],
+        )
+
+    def followup_for(self, sender: str, message_ids: list[str], code: str) -> dict[str, Any] | None:
+        """The follow-up a message answers: by Message-ID, else by the code in the subject."""
+        marks = ",".join("?" * len(message_ids)) or "''"
+        rows = list(
+            self.db.query(
+                f"select * from followups where email = ? and (message_id in ({marks}) "
+                "or code = ?) order by id desc limit 1",
+                [sender, *message_ids, code or "-"],
+            )
+        )
+        if rows:
+            return rows[0]
+        # A reply to the group's intro, once its follow-up went out, counts too.
+        rows = list(
+            self.db.query(
+                f"select f.* from followups f join round_groups g on g.id = f.group_id "
+                f"where f.email = ? and g.intro_message_id in ({marks}) order by f.id desc "
+                "limit 1",
+                [sender, *message_ids],
+            )
+        )
+        return rows[0] if rows else None
+
+    def latest_unpublished_learning(self, email: str) -> dict[str, Any] | None:
+        rows = list(self.db.query(
+            "select * from learnings where email = ? and digest_id is null order by id desc "
+            "limit 1", [email]))  # fmt: skip
+        return rows[0] if rows else None
+
+    def release_learning(self, learning_id: int, text: str | None) -> bool:
+        """An organiser read a flagged learning: publish it (with their text, if given)."""
+        sql = "select * from learnings where id = ? and digest_id is null"
+        rows = list(self.db.query(sql, [learning_id]))
+        if not rows:
+            return False
+        body = text if text is not None else (rows[0]["text"] or rows[0]["raw"] or "")
+        self.db.execute("update learnings set needs_review = 0, reason = '', text = ? "
+                        "where id = ?", [body.strip(), learning_id])  # fmt: skip
+        return True
+
+    def hold_learning(self, learning_id: int, reason: str) -> None:
+        """Keep a learning out of the digest until an organiser has read it."""
+        self.db.execute("update learnings set needs_review = 1, reason = ? where id = ?",
+                        [reason, learning_id])  # fmt: skip
+
+    def set_visibility(self, learning_id: int, visibility: str) -> None:
+        self.db.execute("update learnings set visibility = ? where id = ?",
+                        [visibility, learning_id])  # fmt: skip
+
+    def answer_followup(self, followup: dict[str, Any], met: bool | None, now: datetime) -> None:
+        self.db.execute(
+            "update followups set answered_at = coalesce(answered_at, ?) where id = ?",
+            [stamp(now), followup["id"]],
+        )
+        self.reset_missed_followups(followup["email"])
+        if met is not None:  # the group met if anyone in it says so
+            self.db.execute(
+                "update round_groups set met = max(coalesce(met, 0), ?) where id = ?",
+                [int(met), followup["group_id"]],
+            )
+
+    def add_learning(self, followup: dict[str, Any], text: str, raw: str, needs_review: bool,
+                     reason: str, visibility: str, now: datetime) -> int:  # fmt: skip
+        table = self.db.table("learnings")
+        table.insert(
+            {"round_id": followup["round_id"], "group_id": followup["group_id"],
+             "email": followup["email"], "text": text, "raw": raw,
+             "needs_review": int(needs_review), "reason": reason, "visibility": visibility,
+             "created_at": stamp(now), "digest_id": None}
+        )  # fmt: skip
+        assert table.last_pk is not None
+        return int(table.last_pk)
+
+    def learnings(self) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from learnings order by id"))
+
+    def unpublished_learnings(self) -> list[dict[str, Any]]:
+        return self._learnings_for_digest("l.digest_id is null", [])
+
+    def learnings_of_digest(self, digest_id: int) -> list[dict[str, Any]]:
+        return self._learnings_for_digest("l.digest_id = ?", [digest_id])
+
+    def _learnings_for_digest(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
+        """Learnings with what a digest shows beside them: round number, name, organisation."""
+        return list(
+            self.db.query(
+                "select l.*, r.number as round_number, m.name as name, m.org as org "
+                "from learnings l join rounds r on r.id = l.round_id "
+                f"left join members m on m.email = l.email where {where} order by l.id",
+                params,
+            )
+        )
+
+    def digests_to_redo(self, email: str) -> list[int]:
+        """Digests still being sent (queued copies left) that carry a learning of ``email``."""
+        rows = self.db.query(
+            "select distinct l.digest_id from learnings l where l.email = ? and exists "
+            "(select 1 from outbox o where o.digest_id = l.digest_id and o.status = 'queued')",
+            [email],
+        )
+        return [int(r["digest_id"]) for r in rows]
+
+    def round_stats(self, since: str, last: int = 0) -> list[dict[str, Any]]:
+        """Groups formed and met per round whose follow-ups went out after ``since``
+        (the rounds a digest reports on), or the ``last`` such rounds whatever their date."""
+        where = "r.followed_up_at is not null" + ("" if last else " and r.followed_up_at > ?")
+        rows = self.db.query(
+            "select r.number, count(g.id) as groups, coalesce(sum(g.met = 1), 0) as met "
+            f"from rounds r join round_groups g on g.round_id = r.id where {where} "
+            "group by r.id order by r.number desc" + (f" limit {int(last)}" if last else ""),
+            [] if last else [since],
+        )
+        return sorted(rows, key=lambda r: r["number"])
+
+    def new_member_count(self, since: str) -> int:
+        row = next(
+            self.db.query(
+                "select count(*) as n from members where confirmed_at > ? and pairing = 1 "
+                "and state != 'left'",
+                [since],
+            )
+        )
+        return int(row["n"])
+
+    def digest_recipients(self) -> list[Member]:
+        rows = self.db.query(
+            "select * from members where state in ('active', 'paused') and digest = 1 "
+            "and bounced_at is null order by email"
+        )
+        return [_member(r) for r in rows]
+
+    def digests(self) -> list[dict[str, Any]]:
+        return list(self.db.query("select * from digests order by id"))
+
+    def add_digest(self, year: int, issue: int, status: str, preview_message_id: str,
+                   items: list[int], now: datetime) -> int:  # fmt: skip
+        """``items``: the learning ids in the order they are numbered in the preview."""
+        table = self.db.table("digests")
+        table.insert({"year": year, "issue": issue, "created_at": stamp(now), "status": status,
+                      "preview_message_id": preview_message_id, "items": json.dumps(items),
+                      "dropped": "[]", "decided_at": None, "sent_at": None,
+                      "recipients": 0})  # fmt: skip
+        assert table.last_pk is not None
+        return int(table.last_pk)
+
+    def update_digest(self, digest_id: int, **values: Any) -> None:
+        self.db.table("digests").update(digest_id, values)
+
+    def digest_by_preview(self, message_ids: list[str]) -> dict[str, Any] | None:
+        if not message_ids:
+            return None
+        marks = ",".join("?" * len(message_ids))
+        rows = list(
+            self.db.query(
+                f"select * from digests where preview_message_id in ({marks})", message_ids
+            )
+        )
+        return rows[0] if rows else None
+
+    def publish_learnings(self, ids: list[int], digest_id: int) -> None:
+        if ids:
+            marks = ",".join("?" * len(ids))
+            self.db.execute(
+                f"update learnings set digest_id = ? where id in ({marks})", [digest_id, *ids]
+            )
+

@@ -1,0 +1,195 @@
+"""Pairing rounds: rounds, groups, who met whom, trio seats and first movers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime
+from typing import Any
+
+from mailbot.store.base import (
+    StoreBase,
+    _record_meetings,
+    stamp,
+)
+
+
+class RoundQueries(StoreBase):
+    def round_by_slot(self, slot: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from rounds where slot = ?", [slot]))
+        return rows[0] if rows else None
+
+    def latest_round(self) -> dict[str, Any] | None:
+        rows = list(self.db.query("select * from rounds order by number desc limit 1"))
+        return rows[0] if rows else None
+
+    def add_round(
+        self,
+        slot: str,
+        number: int,
+        seed: int,
+        now: datetime,
+        cost: float,
+        candidates: int,
+        unmatched: list[str],
+        followup_at: datetime,
+    ) -> int:
+        """A round; ``unmatched`` got a "no match" email; follow-ups are due at ``followup_at``."""
+        table = self.db.table("rounds")
+        table.insert(
+            {
+                "slot": slot,
+                "number": number,
+                "started_at": stamp(now),
+                "seed": seed,
+                "cost": cost,
+                "candidates": candidates,
+                "unmatched": json.dumps(unmatched),
+                "followup_at": stamp(followup_at),
+            }
+        )
+        assert table.last_pk is not None
+        return int(table.last_pk)
+
+    def add_group(
+        self,
+        round_id: int,
+        number: int,
+        members: tuple[str, ...],
+        trio_seat: str,
+        first_mover: str,
+        intro_message_id: str,
+    ) -> None:
+        groups = self.db.table("round_groups")
+        groups.insert(
+            {
+                "round_id": round_id,
+                "number": number,
+                "size": len(members),
+                "first_mover": first_mover,
+                "intro_message_id": intro_message_id,
+                "met": None,
+            }
+        )
+        group_id = groups.last_pk
+        self.db.table("group_members").insert_all(
+            {
+                "group_id": group_id,
+                "round_id": round_id,
+                "email": email,
+                "trio_seat": int(email == trio_seat),
+            }
+            for email in members
+        )
+
+    def round_groups(self, round_id: int) -> list[list[str]]:
+        rows = self.db.query(
+            "select g.number, m.email from round_groups g join group_members m "
+            "on m.group_id = g.id where g.round_id = ? order by g.number, m.rowid",
+            [round_id],
+        )
+        groups: dict[int, list[str]] = {}
+        for row in rows:
+            groups.setdefault(row["number"], []).append(row["email"])
+        return list(groups.values())
+
+    def meetings(self, current_number: int) -> dict[frozenset[str], int]:
+        """Every pair that has met: how many rounds ago (1 = last round), most recent."""
+        met: dict[frozenset[str], int] = {}
+        rows = self.db.query(
+            "select m.group_id, m.email, r.number from group_members m "
+            "join rounds r on r.id = m.round_id order by m.group_id"
+        )
+        group: list[str] = []
+        current = None
+        number = 0
+        for row in [*rows, {"group_id": None, "email": "", "number": 0}]:
+            if row["group_id"] != current:
+                _record_meetings(met, group, current_number - number)
+                group, current, number = [], row["group_id"], row["number"]
+            group.append(row["email"])
+        return met
+
+    def is_intro_thread(self, message_ids: list[str]) -> bool:
+        if not message_ids:
+            return False
+        marks = ",".join("?" * len(message_ids))
+        found = self.db.query(
+            f"select 1 from round_groups where intro_message_id in ({marks}) limit 1",
+            message_ids,
+        )
+        return bool(list(found))
+
+    def first_mover_counts(self) -> dict[str, int]:
+        rows = self.db.query(
+            "select first_mover, count(*) as n from round_groups group by first_mover"
+        )
+        return {r["first_mover"]: int(r["n"]) for r in rows}
+
+    def trio_seats(self) -> dict[str, int]:
+        rows = self.db.query("select email, sum(trio_seat) as n from group_members group by email")
+        return {r["email"]: int(r["n"] or 0) for r in rows}
+
+    def round_seed(self, number: int) -> int:
+        """The seed of round `number`: the same for a dry run and the real round."""
+        secret = (self.setting("round_secret") or "").encode()
+        digest = hmac.new(secret, f"round {number}".encode(), hashlib.sha256).digest()
+        return int.from_bytes(digest[:4], "big")
+
+    def group_emails(self, group_id: int) -> list[str]:
+        rows = self.db.query(
+            "select email from group_members where group_id = ? order by email", [group_id]
+        )
+        return [r["email"] for r in rows]
+
+    def leave_group(self, group_id: int, email: str) -> list[str]:
+        """Take someone out of a group they were never introduced to; the others remain."""
+        self.db.execute(
+            "delete from group_members where group_id = ? and email = ?", [group_id, email]
+        )
+        rows = self.db.query(
+            "select email from group_members where group_id = ? order by email", [group_id]
+        )
+        rest = [r["email"] for r in rows]
+        self.db.execute("update round_groups set size = ? where id = ?", [len(rest), group_id])
+        if len(rest) == 2:  # a trio become a pair: nobody sat in a trio after all
+            self.db.execute("update group_members set trio_seat = 0 where group_id = ?",
+                            [group_id])  # fmt: skip
+        return rest
+
+    def drop_group(self, group_id: int) -> None:
+        self.db.execute("delete from group_members where group_id = ?", [group_id])
+        self.db.execute("delete from round_groups where id = ?", [group_id])
+
+    def set_group_intro(self, group_id: int, first_mover: str, message_id: str) -> None:
+        self.db.execute(
+            "update round_groups set first_mover = ?, intro_message_id = ? where id = ?",
+            [first_mover, message_id, group_id],
+        )
+
+    def rounds_to_follow_up(self, now: datetime) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "select * from rounds where followed_up_at is null and followup_at <= ? "
+                "order by number",
+                [stamp(now)],
+            )
+        )
+
+    def mark_followed_up(self, round_id: int, now: datetime) -> None:
+        self.db.execute("update rounds set followed_up_at = ? where id = ?", [stamp(now), round_id])
+
+    def groups_of_round(self, round_id: int) -> list[dict[str, Any]]:
+        rows = self.db.query(
+            "select g.id, g.number, m.email from round_groups g join group_members m "
+            "on m.group_id = g.id where g.round_id = ? order by g.number, m.rowid",
+            [round_id],
+        )
+        groups: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            group = groups.setdefault(row["id"], {"id": row["id"], "number": row["number"],
+                                                  "members": []})  # fmt: skip
+            group["members"].append(row["email"])
+        return list(groups.values())
+
