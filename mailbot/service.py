@@ -8,21 +8,18 @@ the record and just moves the message.
 
 from __future__ import annotations
 
-import base64
 import email
 import email.policy
 import hashlib
 import json
 import logging
-import secrets
-import textwrap
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 
+from mailbot.answers import Answer, Answers, new_token
 from mailbot.bounces import Bounces
 from mailbot.clock import Clock
 from mailbot.config import Config
@@ -49,7 +46,6 @@ from mailbot.core.membership import (
     Outcome,
     State,
     TokenCheck,
-    first_name,
 )
 from mailbot.core.reader import command_lines
 from mailbot.core.robots import Sender, classify
@@ -59,30 +55,14 @@ from mailbot.digests import Digests
 from mailbot.faults import checkpoint
 from mailbot.inbox import InboundItem, Inbox
 from mailbot.learnings import Learnings
-from mailbot.mailer import queue_email
 from mailbot.outbox import Transport
 from mailbot.receiving import InboxRunner, PollReport, Result
-from mailbot.render import Rendered, Renderer
+from mailbot.render import Renderer
 from mailbot.rounds import Rounds
 from mailbot.sending import OutboxRunner, SendReport
 from mailbot.store import SqliteStore, stamp
 
 log = logging.getLogger(__name__)
-
-TOKEN_DAYS = 7
-
-
-def new_token() -> str:
-    """120 random bits, lower-case base32: easy to read aloud, impossible to guess."""
-    return base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
-
-
-@dataclass
-class _Reply:
-    outcome: Outcome
-    command: Command
-    member: Member | None
-    held: tuple[Command, ...] = ()  # with outcome "confirm_action": what waits for the owner
 
 
 class Service:
@@ -105,7 +85,7 @@ class Service:
         self.store = store
         self.renderer = renderer
         self.clock = clock
-        self.make_token = make_token
+        self.answers = Answers(config, store, renderer, clock, make_token)
         self.learnings = learnings or Learnings(config, store, renderer, clock)
         self.digests = digests or Digests(config, store, renderer, clock)
         self.bounces = bounces or Bounces(config, store, renderer, clock)
@@ -200,8 +180,8 @@ class Service:
             return Result(outcome, set_aside=True), message_id
         limit = self.config.limits.max_message_bytes
         extra = {"detail": f"{item.size / 1e6:.1f} MB", "target": f"{limit / 1e6:.1f} MB"}
-        self._notice(_reply_key(item), sender, self.store.get_member(sender),
-                     [("notice/too_big", extra)], [], _reply_headers(msg), now)  # fmt: skip
+        self.answers.notice(_reply_key(item), sender, self.store.get_member(sender),
+                            [("notice/too_big", extra)], [], _reply_headers(msg), now)  # fmt: skip
         return Result(outcome, sender, set_aside=True), message_id
 
     def _act(
@@ -239,13 +219,13 @@ class Service:
         commands = [c for c in commands if c not in waiting]
         replies = [self._apply(c, sender, name, reply_token, now) for c in commands]
         if waiting:
-            replies.append(_Reply(Outcome("confirm_action"), waiting[0], member, waiting))
+            replies.append(Answer(Outcome("confirm_action"), waiting[0], member, waiting))
         key, reply_to = _reply_key(item), _reply_headers(msg)
         if not replies and self.store.is_intro_thread(referenced):
             # A reply-all to an intro that included us: meant for the group, not a command.
             return Result("ignored: reply in an intro thread", sender)
         if not replies:
-            sent = self._notice(
+            sent = self.answers.notice(
                 key,
                 sender,
                 member,
@@ -262,7 +242,8 @@ class Service:
                 f"I only read the first {MAX_COMMANDS} commands in your email and ignored "
                 f"{parsed.dropped} more."
             )
-        outcome = self._reply(key, sender, replies, footnotes, reply_to, now, (subject, lines))
+        outcome = self.answers.reply(key, sender, replies, footnotes, reply_to, now,
+                                     (subject, lines))  # fmt: skip
         if any(r.outcome.forget for r in replies):
             sender = ""  # not even the log of this message keeps who it was
         return Result(outcome, sender, tuple(c.verb.value for c in (*commands, *waiting)))
@@ -303,52 +284,28 @@ class Service:
         if expired or is_denial(lines):
             why = "expired" if expired else "cancelled"
             detail = {"detail": "nothing changed", "command": ", ".join(action["verbs"])}
-            self._notice(key, sender, member, [(f"notice/action_{why}", detail)], [], reply_to,
-                         now)  # fmt: skip
+            self.answers.notice(key, sender, member, [(f"notice/action_{why}", detail)], [],
+                                reply_to, now)  # fmt: skip
             return Result(f"held change {why}", sender)
         parsed = parse_commands(action["subject"], action["lines"])
         commands = [c for c in parsed.commands if c.verb.value in action["verbs"]]
         replies = [self._apply(c, sender, name, None, now) for c in commands]
         if not replies:
             return Result("held change: nothing left to do", sender)
-        outcome = self._reply(key, sender, replies, [], reply_to, now)
+        outcome = self.answers.reply(key, sender, replies, [], reply_to, now)
         if any(r.outcome.forget for r in replies):
             sender = ""
         return Result(f"confirmed by the owner: {outcome}", sender,
                       tuple(c.verb.value for c in commands))  # fmt: skip
 
-    def _action_confirmation(self, key: str, sender: str, reply: _Reply,
-                             asked: tuple[str, list[str]], reply_to: tuple[str, str],
-                             now: datetime, extra: dict[str, Any]) -> str:  # fmt: skip
-        """Ask the owner of the address, once, to confirm the changes held in `reply`."""
-        day = now - timedelta(days=1)
-        if (
-            self.store.mail_count(sender, day, ("confirm", "confirm-action"))
-            >= self.config.limits.confirmations_per_day
-        ):
-            return withheld("confirmations_per_day", self.config.limits.confirmations_per_day)
-        subject, lines = asked
-        verbs = sorted({c.verb.value for c in reply.held})
-        token, message_id, expires = self._new_code(
-            sender, now, {"subject": subject, "lines": lines, "verbs": verbs}
-        )
-        context = self._context(
-            reply.member, sender, now, token=token,
-            changes=[c.text or c.verb.value for c in reply.held],
-            forget=any(c.verb == Verb.forget for c in reply.held),
-            expires=expires, **extra,
-        )  # fmt: skip
-        rendered = self.renderer.render("confirm_action", context)
-        return self._queue(f"{key}:confirm-action", "confirm", "confirm-action", sender,
-                           reply.member, rendered, reply_to, now, message_id)  # fmt: skip
 
     def _learning(self, msg: EmailMessage, item: InboundItem, followup: dict[str, Any],
                   subject: str, sender: str, now: datetime) -> Result:  # fmt: skip
         outcome, context = self.learnings.capture(msg, followup, subject, now)
         key, reply_to = _reply_key(item), _reply_headers(msg)
         member = self.store.get_member(sender)
-        self._notice(key, sender, member, [("notice/thanks", context)], [], reply_to, now,
-                     topic="thanks")  # fmt: skip
+        self.answers.notice(key, sender, member, [("notice/thanks", context)], [], reply_to, now,
+                            topic="thanks")  # fmt: skip
         return Result(outcome, sender, ("learning",))
 
     def _moderation(self, msg: EmailMessage, item: InboundItem, preview: dict[str, Any],
@@ -359,9 +316,9 @@ class Service:
             return Result("ignored: preview reply without approve or drop", sender)
         outcome = self.digests.moderate(preview, approve, drop)
         key, reply_to = _reply_key(item), _reply_headers(msg)
-        self._notice(key, sender, self.store.get_member(sender),
-                     [("notice/moderated", outcome)], [], reply_to, now,
-                     footer="admin")  # fmt: skip
+        self.answers.notice(key, sender, self.store.get_member(sender),
+                            [("notice/moderated", outcome)], [], reply_to, now,
+                            footer="admin")  # fmt: skip
         verdict = "approved" if outcome["approved"] else "updated"
         return Result(f"digest {preview['id']} {verdict}", sender, ("moderate",))
 
@@ -371,9 +328,9 @@ class Service:
         and tell the real admin (the address can only be theirs) why, once."""
         log.warning("admin command from %s not trusted: %s", sender, why)
         key, reply_to = _reply_key(item), _reply_headers(msg)
-        self._notice(key, sender, self.store.get_member(sender),
-                     [("notice/not_trusted", {"detail": why})], [], reply_to, now,
-                     footer="admin")  # fmt: skip
+        self.answers.notice(key, sender, self.store.get_member(sender),
+                            [("notice/not_trusted", {"detail": why})], [], reply_to, now,
+                            footer="admin")  # fmt: skip
         return Result(f"ignored: admin command not authenticated ({why})", sender)
 
     def _confirmation_reply(
@@ -412,7 +369,7 @@ class Service:
         name: str,
         reply_token: dict[str, Any] | None,
         now: datetime,
-    ) -> _Reply:
+    ) -> Answer:
         member = self.store.get_member(sender)
         check, token_row = None, None
         if command.verb == Verb.confirm:
@@ -429,7 +386,7 @@ class Service:
             self.store.save_member(member, now)
         if outcome.forget:
             self.forget_member(sender, now, "a member was erased on request")
-            return _Reply(outcome, command, None)
+            return Answer(outcome, command, None)
         if outcome.state == State.left:
             self.rounds.withdraw(sender, now)
         if outcome.block:
@@ -448,7 +405,7 @@ class Service:
                 member = self._set_pairing(member, command.digest_only, fresh, now)
                 if not fresh and member.pairing and not was_pairing:
                     outcome = Outcome("notice/pairing_on")
-        return _Reply(outcome, command, member)
+        return Answer(outcome, command, member)
 
     def forget_member(self, email: str, now: datetime, why: str) -> None:
         """Erase a person (see ``SqliteStore.forget``), and first take them out of mail still
@@ -510,242 +467,10 @@ class Service:
 
     # --- replies ---------------------------------------------------------------------------
 
-    def _reply(
-        self,
-        key: str,
-        sender: str,
-        replies: list[_Reply],
-        footnotes: list[str],
-        reply_to: tuple[str, str],
-        now: datetime,
-        asked: tuple[str, list[str]] = ("", []),
-    ) -> str:
-        """One email per inbound message: the answers to other commands ride along in a
-        confirmation or welcome email when there is one, else they make one notice."""
-        done: list[str] = []
-        final = replies[-1].member
-        mains = [r for r in replies if r.outcome.reply in ("confirm", "welcome", "confirm_action")]
-        sections = [
-            (
-                r.outcome.reply,
-                {
-                    "command": r.command.text,
-                    "detail": r.outcome.detail,
-                    "profile_changed": bool(r.outcome.profile) and r.outcome.state is not None,
-                    "target": r.command.target or "",
-                    "member": _member_view(r.member, sender),
-                },
-            )
-            for r in replies
-            if r not in mains
-        ]
-        if not mains:
-            if sections:
-                done.append(self._notice(key, sender, final, sections, footnotes, reply_to, now))
-            return ", ".join(done) or "no reply"
-        also = [
-            self.renderer.render_section(
-                name, {**self._context(final, sender, now), **extra}
-            ).text.strip()
-            for name, extra in sections
-        ]
-        for n, r in enumerate(mains):
-            extra: dict[str, Any] = {"also": also, "footnotes": footnotes} if n == 0 else {}
-            if r.outcome.reply == "confirm_action":
-                done.append(self._action_confirmation(key, sender, r, asked, reply_to, now,
-                                                      extra))  # fmt: skip
-            elif r.outcome.reply == "confirm":
-                done.append(
-                    self._confirmation(key, sender, r.member, r.outcome, reply_to, now, extra=extra)
-                )
-            else:
-                done.append(self._single(key, "welcome", sender, r.member, reply_to, now, **extra))
-        return ", ".join(done)
-
-    def _confirmation(
-        self,
-        key: str,
-        sender: str,
-        member: Member | None,
-        outcome: Outcome,
-        reply_to: tuple[str, str],
-        now: datetime,
-        imported: bool = False,
-        extra: dict[str, Any] | None = None,
-    ) -> str:
-        day = now - timedelta(days=1)
-        if (
-            self.store.mail_count(sender, day, ("confirm",))
-            >= self.config.limits.confirmations_per_day
-        ):
-            return withheld("confirmations_per_day", self.config.limits.confirmations_per_day)
-        if not imported and self.store.topic_count("confirm", now - timedelta(hours=1)) >= (
-            self.config.limits.joins_per_hour
-        ):  # an organiser's import is not a flood
-            log.warning("joins_per_hour reached: no confirmation to %s this hour", sender)
-            return withheld("joins_per_hour", self.config.limits.joins_per_hour, "everyone")
-        token, message_id, expires = self._new_code(sender, now)
-        context = self._context(
-            member,
-            sender,
-            now,
-            token=token,
-            imported=imported,
-            detail=outcome.detail,
-            expires=expires,
-            **(extra or {}),
-        )
-        rendered = self.renderer.render("confirm", context)
-        return self._queue(
-            f"{key}:confirm",
-            "confirm",
-            "confirm",
-            sender,
-            member,
-            rendered,
-            reply_to,
-            now,
-            message_id,
-            reply=not imported,
-        )
-
-    def _new_code(self, sender: str, now: datetime,
-                  action: dict[str, Any] | None = None) -> tuple[str, str, str]:  # fmt: skip
-        """A confirmation code for `sender` (with the held change it confirms, if any): the
-        code, the Message-ID of the email that carries it, and when it expires, as shown."""
-        token = self.make_token()
-        message_id = self._message_id("confirm")
-        expires = now + timedelta(days=TOKEN_DAYS)
-        self.store.add_token(token, sender, message_id, now, expires, action=action)
-        return token, message_id, expires.astimezone(self.config.tz).strftime(
-            "%A %-d %B %Y, %H:%M %Z"
-        )
-
-    def _single(
-        self,
-        key: str,
-        name: str,
-        sender: str,
-        member: Member | None,
-        reply_to: tuple[str, str],
-        now: datetime,
-        **extra: Any,
-    ) -> str:
-        rendered = self.renderer.render(name, self._context(member, sender, now, **extra))
-        return self._queue(f"{key}:{name}", name, name, sender, member, rendered, reply_to, now)
-
-    def _notice(
-        self,
-        key: str,
-        sender: str,
-        member: Member | None,
-        sections: list[tuple[str, dict[str, Any]]],
-        footnotes: list[str],
-        reply_to: tuple[str, str],
-        now: datetime,
-        topic: str = "notice",
-        reply: bool = True,
-        footer: str = "",
-    ) -> str:
-        """One notice email of these sections: "notice", or why it was withheld."""
-        if topic == "notice/unknown":
-            help_count = self.store.mail_count(sender, now - timedelta(days=1), (topic,))
-            if help_count >= self.config.limits.help_per_day:
-                return withheld("help_per_day", self.config.limits.help_per_day)
-        parts = [
-            self.renderer.render_section(name, {**self._context(member, sender, now), **extra})
-            for name, extra in sections
-        ]
-        subject = parts[0].subject if len(parts) == 1 else f"{self.config.bot.name}: your requests"
-        context = self._context(
-            member,
-            sender,
-            now,
-            sections=[p.text.strip() for p in parts],
-            footnotes=footnotes,
-            footer=footer,
-        )
-        body = self.renderer.render("notice", context)
-        return self._queue(
-            f"{key}:notice",
-            "notice",
-            topic,
-            sender,
-            member,
-            Rendered(subject, body.text),
-            reply_to,
-            now,
-            reply=reply,
-        )
-
-    def _queue(
-        self,
-        key: str,
-        kind: str,
-        topic: str,
-        sender: str,
-        member: Member | None,
-        rendered: Rendered,
-        reply_to: tuple[str, str],
-        now: datetime,
-        message_id: str = "",
-        auto: str = "auto-replied",
-        reply: bool = True,
-    ) -> str:
-        """Queue one email to `sender`: its kind, or why it was withheld. Only answers to
-        people's own mail (`reply`) count against, and are stopped by, the daily reply cap."""
-        cap = self.config.limits.replies_per_day
-        sent = self.store.mail_count(sender, now - timedelta(days=1), replies=True) if reply else 0
-        if reply and sent >= cap:
-            log.warning("not replying to %s: %s replies in the last day already", sender, cap)
-            return withheld("replies_per_day", cap)
-        if reply and sent == cap - 1:  # the last answer today says so, or silence looks broken
-            rendered = _with_note(rendered, LAST_REPLY_NOTE.format(cap=cap))
-        queue_email(
-            self.store,
-            self.config.bot,
-            key,
-            kind,
-            [(member.name if member else "", sender)],
-            rendered,
-            now,
-            topic=topic,
-            message_id=message_id,
-            auto_submitted=auto,
-            in_reply_to=reply_to[0],
-            references=reply_to[1],
-            reply=reply,
-        )
-        return kind
-
-    def _message_id(self, kind: str) -> str:
-        return make_msgid(idstring=kind, domain=self.config.bot.domain)
 
     def _today(self, now: datetime) -> date:
         return now.astimezone(self.config.tz).date()
 
-    def _context(
-        self, member: Member | None, sender: str, now: datetime, **extra: Any
-    ) -> dict[str, Any]:
-        today = self._today(now)
-        context: dict[str, Any] = {
-            "bot": self.config.bot.view,
-            "member": _member_view(member, sender),
-            "example_date": (today + timedelta(days=30)).isoformat(),
-            "detail": "",
-            "command": "",
-            "unknown": [],
-            "profile_changed": False,
-            "automatic": False,
-            "imported": False,
-            "target": "",
-            "sections": [],
-            "footnotes": [],
-            "also": [],  # answers to the other commands in the same email
-            "footer": "",  # "admin": the closing line for an organiser
-        }
-        context.update(extra)
-        return context
 
     # --- scheduled -----------------------------------------------------------------------
 
@@ -771,7 +496,7 @@ class Service:
                 self.store.event(row.email, "import", state.value, now)
                 if not confirmed:
                     key = f"import:{stamp(now)}:{row.email}"
-                    self._confirmation(
+                    self.answers.confirmation(
                         key, row.email, member, Outcome("confirm"), ("", ""), now, imported=True
                     )
                 added.append(row.email)
@@ -787,7 +512,7 @@ class Service:
                 self.store.save_member(back, now)
                 self.store.event(member.email, "resume", "pause date reached", now)
                 key = f"resume:{member.email}:{member.paused_until}"
-                self._notice(
+                self.answers.notice(
                     key,
                     member.email,
                     back,
@@ -817,27 +542,6 @@ WEBMAIL = frozenset({
     "fastmail.com", "yandex.com", "mail.ru", "qq.com", "163.com", "orange.fr", "free.fr",
 })  # fmt: skip
 
-
-LAST_REPLY_NOTE = (
-    "(That makes {cap} replies to you today, the most I send to one address in a day. I'll "
-    "still act on what you send, but I won't answer again until tomorrow.)"
-)
-
-
-def _with_note(rendered: Rendered, note: str) -> Rendered:
-    """The note at the end of the text, above the signature."""
-    body, sep, signature = rendered.text.rpartition("\n-- \n")
-    if not sep:
-        body, signature = rendered.text.rstrip("\n"), ""
-    wrapped = textwrap.fill(note, 90)
-    text = f"{body.rstrip()}\n\n{wrapped}\n{sep}{signature}" if sep else f"{body}\n\n{wrapped}\n"
-    return replace(rendered, text=text)
-
-
-def withheld(limit: str, count: int, whom: str = "this address") -> str:
-    """The outcome stored (and shown by `mailbot export`) when a limit stops a reply."""
-    window = "hour" if limit.endswith("_per_hour") else "day"
-    return f"reply withheld: {count} to {whom} in the last {window} ([limits] {limit})"
 
 
 def _withheld_note(outcome: str) -> str:
@@ -870,12 +574,3 @@ def default_org(address: str) -> str:
     return "" if domain in WEBMAIL else domain
 
 
-def _member_view(member: Member | None, sender: str) -> dict[str, Any]:
-    """What templates see of a member; someone not (yet) a member has state "none"."""
-    view = asdict(member or Member(sender, State.pending))
-    view["state"] = member.state.value if member else "none"
-    view["first_name"] = first_name(member.name) if member else ""
-    view["paused_until"] = (
-        member.paused_until.isoformat() if member and member.paused_until else None
-    )
-    return view
