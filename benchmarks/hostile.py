@@ -108,7 +108,7 @@ def main() -> None:
         for uid, (name, raw) in enumerate(shapes(size).items(), start=1):
             item = InboundItem("INBOX", 1, str(uid), raw, len(raw))
             parse = parse_time(raw, Path(folder) / "shape.eml")
-            process = timed(lambda item=item: service._process_safely(item))  # type: ignore[misc]
+            process = timed(lambda item=item: service.inbox.handle_one(item))  # type: ignore[misc]
             worst = max(worst, (name, process), key=lambda pair: pair[1])
             mark = ">" if parse >= PARSE_LIMIT else " "
             print(f"{name:<30} {len(raw) / 1e6:>6.2f} {mark}{parse * 1e3:>6.0f}ms "

@@ -73,7 +73,7 @@ class InboxRunner:
             self._in_hand(batch)
             try:
                 results = [
-                    (item, self._process_safely(item)) for item in _until(batch, should_stop)
+                    (item, self.handle_one(item)) for item in _until(batch, should_stop)
                 ]
             except sqlite3.Error as exc:  # the database failed, not a message: nobody's fault
                 self.note_store_trouble(exc)
@@ -171,7 +171,9 @@ class InboxRunner:
                 with self.store.atomic():
                     self.store.erased(address)
 
-    def _process_safely(self, item: InboundItem) -> Result:
+    def handle_one(self, item: InboundItem) -> Result:
+        """One message, whatever it does: a bug while handling it is counted against it (and
+        sets it aside after ``failed_attempts``), never raised; a database error is."""
         attempts = self.store.failure_count(item.mailbox, item.uidvalidity, item.uid)
         if attempts >= self.config.limits.failed_attempts:  # it killed us that many times
             if self.store.inbound_outcome(item.mailbox, item.uidvalidity, item.uid) is None:
