@@ -284,7 +284,7 @@ def digest(ctx: Context, preview: bool, html_file: Path | None, force: bool) -> 
         if not content.items and not content.groups and not force:
             raise MailbotError("nothing new since the last digest; use --force to send anyway")
         digest_id = digests.start()
-        status = next(d["status"] for d in app.store.digests() if d["id"] == digest_id)
+        status = app.store.digest(digest_id).status
     if status == "preview":
         click.echo("digest sent to the admins for approval (reply approve / drop N)")
     else:

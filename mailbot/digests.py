@@ -23,7 +23,7 @@ from mailbot.core.schedule import Cadence, due_slot
 from mailbot.faults import checkpoint
 from mailbot.mailer import queue_email
 from mailbot.render import Envelope, Rendered, Renderer, compose
-from mailbot.store import SqliteStore, stamp
+from mailbot.store import DigestRow, DigestStatus, SqliteStore, stamp
 
 log = logging.getLogger(__name__)
 EPOCH = "0000"
@@ -38,28 +38,28 @@ class Digests:
 
     # --- content -----------------------------------------------------------------------
 
-    def build(self, row: dict[str, Any] | None = None) -> Digest:
+    def build(self, row: DigestRow | None = None) -> Digest:
         """The next digest, or the archived ``row`` as moderated (its listed items minus the
         dropped ones, numbered as in its preview); changes nothing."""
         now = self.clock.now()
-        sent = [d for d in self.store.digests() if d["status"] == "sent"]
+        sent = [d for d in self.store.digests() if d.status == DigestStatus.sent]
         source = self.store.unpublished_learnings()
-        if row is not None and row["status"] == "sent":  # rebuilt while its copies go out
-            sent = [d for d in sent if d["id"] < row["id"]]
-            source = self.store.learnings_of_digest(row["id"])
-        since = sent[-1]["sent_at"] if sent else EPOCH
+        if row is not None and row.status == DigestStatus.sent:  # rebuilt while copies go out
+            sent = [d for d in sent if d.id < row.id]
+            source = self.store.learnings_of_digest(row.id)
+        since = (sent[-1].sent_at or EPOCH) if sent else EPOCH
         learnings = [{**x, "first_name": first_name(x["name"] or "")} for x in source]
-        made = now if row is None else datetime.fromisoformat(row["created_at"])
+        made = now if row is None else row.created_at
         month = made.astimezone(self.config.tz).strftime("%B %Y")
         if row is None:
             year = now.astimezone(self.config.tz).year
-            issue = 1 + sum(1 for d in self.store.digests() if d["year"] == year)
+            issue = 1 + sum(1 for d in self.store.digests() if d.year == year)
             only: list[int] | None = None
             dropped: frozenset[int] = frozenset()
         else:
-            year, issue = row["year"], row["issue"]
-            only = json.loads(row["items"] or "[]")
-            dropped = frozenset(json.loads(row["dropped"] or "[]"))
+            year, issue = row.year, row.issue
+            only = list(row.items)
+            dropped = row.dropped
         if only is not None:
             order = {learning_id: n for n, learning_id in enumerate(only)}
             learnings = sorted((x for x in learnings if x["id"] in order),
@@ -95,7 +95,7 @@ class Digests:
         d = self.config.digest
         cadence = Cadence("monthly", d.weekday_number, time(*d.hour_minute))
         digests = self.store.digests()
-        last = datetime.fromisoformat(digests[-1]["created_at"]) if digests else None
+        last = digests[-1].created_at if digests else None
         if due_slot(cadence, now, self.config.tz, datetime.fromisoformat(since), last) is None:
             return None
         digest = self.build()
@@ -104,9 +104,9 @@ class Digests:
             return None
         return self.start()
 
-    def waiting(self) -> dict[str, Any] | None:
+    def waiting(self) -> DigestRow | None:
         """A digest sent to the admins and not yet approved, if any."""
-        return next((d for d in self.store.digests() if d["status"] == "preview"), None)
+        return next((d for d in self.store.digests() if d.status == DigestStatus.preview), None)
 
     def start(self) -> int:
         """Make the next digest: a preview for the admins, or straight to the readers.
@@ -119,12 +119,12 @@ class Digests:
         with self.store.atomic():
             pending = self.waiting()
             if pending is not None:
-                return int(pending["id"])
+                return pending.id
             digest = self.build()
             items = [item.learning_id for item in digest.items]
             moderated = self.config.digest.moderation and bool(self.config.bot.admins)
             preview_id = make_msgid(idstring="digest-preview", domain=self.config.bot.domain)
-            status = "preview" if moderated else "sending"
+            status = DigestStatus.preview if moderated else DigestStatus.sending
             preview = preview_id if moderated else ""
             digest_id = self.store.add_digest(
                 digest.year, digest.issue, status, preview, items, now
@@ -137,23 +137,23 @@ class Digests:
         checkpoint("digest.after_commit")
         return digest_id
 
-    def moderate(self, row: dict[str, Any], approve: bool, drop: set[int]) -> dict[str, Any]:
+    def moderate(self, row: DigestRow, approve: bool, drop: set[int]) -> dict[str, Any]:
         """An admin's answer to a preview; returns what to tell them."""
         now = self.clock.now()
         answer: dict[str, Any] = {"approved": False, "dropped": [], "unknown": [],
-                                  "status": row["status"], "recipients": row["recipients"],
-                                  "sent_at": row["sent_at"] or ""}  # fmt: skip
-        if row["status"] != "preview":
+                                  "status": row.status.value, "recipients": row.recipients,
+                                  "sent_at": row.sent_at or ""}  # fmt: skip
+        if row.status != DigestStatus.preview:
             return answer
-        listed = json.loads(row["items"] or "[]")
-        dropped = set(json.loads(row["dropped"] or "[]"))
+        listed = list(row.items)
+        dropped = set(row.dropped)
         answer["dropped"] = sorted(n for n in drop if 1 <= n <= len(listed))
         answer["unknown"] = sorted(n for n in drop if not 1 <= n <= len(listed))
         dropped.update(listed[n - 1] for n in answer["dropped"])
         with self.store.atomic():
-            self.store.update_digest(row["id"], dropped=json.dumps(sorted(dropped)))
+            self.store.update_digest(row.id, dropped=sorted(dropped))
             if approve:
-                answer["recipients"] = self._send(row["id"], now)
+                answer["recipients"] = self._send(row.id, now)
                 answer["approved"] = True
         return answer
 
@@ -161,17 +161,14 @@ class Digests:
         now = self.clock.now()
         limit = timedelta(hours=self.config.digest.moderation_hours)
         for row in self.store.digests():
-            if (
-                row["status"] != "preview"
-                or datetime.fromisoformat(row["created_at"]) + limit > now
-            ):
+            if row.status != DigestStatus.preview or row.created_at + limit > now:
                 continue
             with self.store.atomic():
                 if self.config.digest.on_timeout == OnTimeout.send:
-                    self._send(row["id"], now)
+                    self._send(row.id, now)
                 else:
-                    self.store.update_digest(row["id"], status="held", decided_at=stamp(now))
-            log.info("digest %s: no admin answer in time, %s", row["id"],
+                    self.store.update_digest(row.id, status=DigestStatus.held, decided_at=now)
+            log.info("digest %s: no admin answer in time, %s", row.id,
                      self.config.digest.on_timeout)  # fmt: skip
 
     # --- emails --------------------------------------------------------------------------
@@ -189,7 +186,7 @@ class Digests:
                     message_id)  # fmt: skip
 
     def _send(self, digest_id: int, now: datetime) -> int:
-        row = next(d for d in self.store.digests() if d["id"] == digest_id)
+        row = self.store.digest(digest_id)
         digest = self.build(row)
         rendered = self._renders(digest)
         readers = self.store.digest_recipients()
@@ -201,10 +198,10 @@ class Digests:
                         unsubscribe=unsubscribe, digest_id=digest_id)  # fmt: skip
         checkpoint("digest.queued")
         # Dropped learnings are settled by this digest too: they never come back.
-        listed = json.loads(row["items"] or "[]") or [i.learning_id for i in digest.items]
+        listed = list(row.items) or [i.learning_id for i in digest.items]
         self.store.publish_learnings(listed, digest_id)
-        self.store.update_digest(digest_id, status="sent", sent_at=stamp(now),
-                                 decided_at=stamp(now), recipients=len(readers))  # fmt: skip
+        self.store.update_digest(digest_id, status=DigestStatus.sent, sent_at=now,
+                                 decided_at=now, recipients=len(readers))  # fmt: skip
         log.info("digest %s (%s) queued for %d reader(s)", digest_id, digest.title, len(readers))
         return len(readers)
 
@@ -213,8 +210,7 @@ class Digests:
         rebuilt after someone whose learning they carry asks to be forgotten."""
         bot = self.config.bot
         for digest_id in digest_ids:
-            row = next(d for d in self.store.digests() if d["id"] == digest_id)
-            rendered = self._renders(self.build(row))
+            rendered = self._renders(self.build(self.store.digest(digest_id)))
             for mail in self.store.queued_digest_mail(digest_id):
                 [address] = json.loads(mail["recipients"])
                 member = self.store.get_member(address)

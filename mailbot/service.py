@@ -60,7 +60,7 @@ from mailbot.receiving import InboxRunner, PollReport, Result
 from mailbot.render import Renderer
 from mailbot.rounds import Rounds
 from mailbot.sending import OutboxRunner, SendReport
-from mailbot.store import SqliteStore, stamp
+from mailbot.store import DigestRow, SqliteStore, stamp
 
 log = logging.getLogger(__name__)
 
@@ -308,7 +308,7 @@ class Service:
                             topic="thanks")  # fmt: skip
         return Result(outcome, sender, ("learning",))
 
-    def _moderation(self, msg: EmailMessage, item: InboundItem, preview: dict[str, Any],
+    def _moderation(self, msg: EmailMessage, item: InboundItem, preview: DigestRow,
                     lines: list[str], sender: str, now: datetime) -> Result:  # fmt: skip
         """An admin's answer to a digest preview: ``approve`` and/or ``drop 3 7``."""
         approve, drop = parse_moderation(lines)
@@ -320,7 +320,7 @@ class Service:
                             [("notice/moderated", outcome)], [], reply_to, now,
                             footer="admin")  # fmt: skip
         verdict = "approved" if outcome["approved"] else "updated"
-        return Result(f"digest {preview['id']} {verdict}", sender, ("moderate",))
+        return Result(f"digest {preview.id} {verdict}", sender, ("moderate",))
 
     def _untrusted_admin(self, msg: EmailMessage, item: InboundItem, sender: str, why: str,
                          now: datetime) -> Result:  # fmt: skip

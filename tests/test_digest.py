@@ -141,7 +141,7 @@ def test_the_digest_is_archived_and_learnings_are_not_repeated(world):
     world.service.send(world.transport)
     world.receive(make_reply(world.transport.messages()[0], ADMIN, "approve"))
     [row] = world.store.digests()
-    assert row["status"] == "sent" and row["recipients"] == 2
+    assert row.status == "sent" and row.recipients == 2
     following = world.service.digests.build()
     assert following.items == [] and following.issue == 2
 

@@ -14,7 +14,7 @@ from mailbot.store.base import (
     replace_address,
     stamp,
 )
-from mailbot.store.learnings import LearningQueries
+from mailbot.store.learnings import DigestRow, DigestStatus, LearningQueries
 from mailbot.store.mail import MailQueries
 from mailbot.store.members import MemberQueries
 from mailbot.store.privacy import PrivacyQueries
@@ -26,5 +26,5 @@ class SqliteStore(MemberQueries, RoundQueries, LearningQueries, MailQueries, Pri
     """One connection, every aggregate's queries."""
 
 
-__all__ = ["OutgoingMail", "QueuedMail", "SqliteStore", "hash_token", "migrations",
-           "replace_address", "stamp"]
+__all__ = ["DigestRow", "DigestStatus", "OutgoingMail", "QueuedMail", "SqliteStore",
+           "hash_token", "migrations", "replace_address", "stamp"]  # fmt: skip

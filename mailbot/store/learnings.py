@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from mailbot.core.membership import Member
@@ -12,6 +14,43 @@ from mailbot.store.base import (
     _member,
     stamp,
 )
+
+
+class DigestStatus(StrEnum):
+    preview = "preview"  # with the admins, waiting for approve / drop
+    sending = "sending"  # unmoderated: being queued for the readers
+    sent = "sent"  # queued for every reader
+    held = "held"  # no admin answered in time, and on_timeout = "hold"
+
+
+@dataclass(frozen=True)
+class DigestRow:
+    """One digest as archived: its numbered list and what the admins dropped, decoded."""
+
+    id: int
+    year: int
+    issue: int
+    created_at: datetime
+    status: DigestStatus
+    preview_message_id: str
+    items: tuple[int, ...]  # learning ids, in the order the preview numbered them
+    dropped: frozenset[int]
+    decided_at: datetime | None
+    sent_at: str | None  # as stored: compared with other stored moments
+    recipients: int
+
+
+def _digest(row: dict[str, Any]) -> DigestRow:
+    decided = row.get("decided_at")
+    return DigestRow(
+        id=int(row["id"]), year=int(row["year"]), issue=int(row["issue"]),
+        created_at=datetime.fromisoformat(row["created_at"]), status=DigestStatus(row["status"]),
+        preview_message_id=row.get("preview_message_id") or "",
+        items=tuple(json.loads(row.get("items") or "[]")),
+        dropped=frozenset(json.loads(row.get("dropped") or "[]")),
+        decided_at=datetime.fromisoformat(decided) if decided else None,
+        sent_at=row.get("sent_at"), recipients=int(row.get("recipients") or 0),
+    )  # fmt: skip
 
 
 class LearningQueries(StoreBase):
@@ -160,24 +199,38 @@ class LearningQueries(StoreBase):
         )
         return [_member(r) for r in rows]
 
-    def digests(self) -> list[dict[str, Any]]:
-        return list(self.db.query("select * from digests order by id"))
+    def digests(self) -> list[DigestRow]:
+        return [_digest(r) for r in self.db.query("select * from digests order by id")]
 
-    def add_digest(self, year: int, issue: int, status: str, preview_message_id: str,
+    def digest(self, digest_id: int) -> DigestRow:
+        return _digest(self.db.table("digests").get(digest_id))
+
+    def add_digest(self, year: int, issue: int, status: DigestStatus, preview_message_id: str,
                    items: list[int], now: datetime) -> int:  # fmt: skip
         """``items``: the learning ids in the order they are numbered in the preview."""
         table = self.db.table("digests")
-        table.insert({"year": year, "issue": issue, "created_at": stamp(now), "status": status,
+        table.insert({"year": year, "issue": issue, "created_at": stamp(now),
+                      "status": status.value,
                       "preview_message_id": preview_message_id, "items": json.dumps(items),
                       "dropped": "[]", "decided_at": None, "sent_at": None,
                       "recipients": 0})  # fmt: skip
         assert table.last_pk is not None
         return int(table.last_pk)
 
-    def update_digest(self, digest_id: int, **values: Any) -> None:
+    def update_digest(self, digest_id: int, *, status: DigestStatus | None = None,
+                      dropped: list[int] | None = None,
+                      **times: datetime | int) -> None:  # fmt: skip
+        """Set what changed: the status, the dropped learning ids, and `decided_at`,
+        `sent_at` (moments) or `recipients` (a count)."""
+        values: dict[str, Any] = {k: stamp(v) if isinstance(v, datetime) else v
+                                  for k, v in times.items()}  # fmt: skip
+        if status is not None:
+            values["status"] = status.value
+        if dropped is not None:
+            values["dropped"] = json.dumps(sorted(dropped))
         self.db.table("digests").update(digest_id, values)
 
-    def digest_by_preview(self, message_ids: list[str]) -> dict[str, Any] | None:
+    def digest_by_preview(self, message_ids: list[str]) -> DigestRow | None:
         if not message_ids:
             return None
         marks = ",".join("?" * len(message_ids))
@@ -186,7 +239,7 @@ class LearningQueries(StoreBase):
                 f"select * from digests where preview_message_id in ({marks})", message_ids
             )
         )
-        return rows[0] if rows else None
+        return _digest(rows[0]) if rows else None
 
     def publish_learnings(self, ids: list[int], digest_id: int) -> None:
         if ids:
