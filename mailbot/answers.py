@@ -14,7 +14,7 @@ import logging
 import secrets
 import textwrap
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 from mailbot.clock import Clock
 from mailbot.config import Config
 from mailbot.core.commands import Command, Verb
-from mailbot.core.membership import Member, Outcome, State, first_name
+from mailbot.core.membership import Member, Outcome, view
 from mailbot.mailer import queue_email
 from mailbot.render import Rendered, Renderer
 from mailbot.store import SqliteStore
@@ -102,7 +102,7 @@ class Answers:
                     "detail": r.outcome.detail,
                     "profile_changed": bool(r.outcome.profile) and r.outcome.state is not None,
                     "target": r.command.target or "",
-                    "member": _member_view(r.member, sender),
+                    "member": view(r.member, sender),
                 },
             )
             for r in replies
@@ -296,7 +296,7 @@ class Answers:
         today = self._today(now)
         context: dict[str, Any] = {
             "bot": self.config.bot.view,
-            "member": _member_view(member, sender),
+            "member": view(member, sender),
             "example_date": (today + timedelta(days=30)).isoformat(),
             "detail": "",
             "command": "",
@@ -337,14 +337,3 @@ def withheld(limit: str, count: int, whom: str = "this address") -> str:
     """The outcome stored (and shown by `mailbot export`) when a limit stops a reply."""
     window = "hour" if limit.endswith("_per_hour") else "day"
     return f"reply withheld: {count} to {whom} in the last {window} ([limits] {limit})"
-
-
-def _member_view(member: Member | None, sender: str) -> dict[str, Any]:
-    """What templates see of a member; someone not (yet) a member has state "none"."""
-    view = asdict(member or Member(sender, State.pending))
-    view["state"] = member.state.value if member else "none"
-    view["first_name"] = first_name(member.name) if member else ""
-    view["paused_until"] = (
-        member.paused_until.isoformat() if member and member.paused_until else None
-    )
-    return view

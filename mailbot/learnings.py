@@ -23,7 +23,7 @@ from mailbot.clock import Clock
 from mailbot.config import Config
 from mailbot.core.headers import sender_address
 from mailbot.core.learnings import Visibility, flags_in, read_answer, too_short
-from mailbot.core.membership import Member, State, first_name
+from mailbot.core.membership import Member, State, first_name, view
 from mailbot.core.privacy import check_learning
 from mailbot.core.replies import extract_learning
 from mailbot.faults import checkpoint
@@ -86,7 +86,7 @@ class Learnings:
         self.store.add_followup(round_row["id"], group["id"], member.email, code, message_id, now)
         context = {
             "bot": bot.view,
-            "person": {"first_name": first_name(member.name), "org": member.org},
+            "person": view(member),
             "others": [first_name(m.name) or m.email for m in others] or ["your match"],
             "code": code,
         }

@@ -19,7 +19,7 @@ from typing import Any
 
 from mailbot.clock import Clock
 from mailbot.config import Config
-from mailbot.core.membership import Member, State, first_name
+from mailbot.core.membership import Member, State, view
 from mailbot.core.pairing import Candidate, make_groups
 from mailbot.core.schedule import Cadence, due_slot, next_slot
 from mailbot.faults import checkpoint
@@ -203,7 +203,7 @@ class Rounds:
         members = [p for p in people if p is not None]
         first = next(m for m in members if m.email == first_email)
         context = self._context(
-            plan, now, people=[_person(m) for m in members], first_mover=_person(first)
+            plan, now, people=[view(m) for m in members], first_mover=view(first)
         )
         rendered = self.renderer.render("intro", context)
         everyone = [(m.name, m.email) for m in members]
@@ -262,7 +262,7 @@ class Rounds:
         if member is None:
             return
         self._tell(member, key or f"nomatch:{plan.slot}:{email}", "no_match",
-                   self._context(plan, now, person=_person(member)), now)  # fmt: skip
+                   self._context(plan, now, person=view(member)), now)  # fmt: skip
 
     def _tell(self, member: Member, key: str, template: str, context: dict[str, Any],
               now: datetime) -> None:  # fmt: skip
@@ -277,7 +277,7 @@ class Rounds:
             self.store.save_member(paused, now)
             self.store.reset_missed_followups(member.email)
             self.store.event(member.email, "pause", "no answer to 3 follow-ups", now)
-            context = {"bot": self.config.bot.view, "person": _person(paused)}
+            context = {"bot": self.config.bot.view, "person": view(paused)}
             self._tell(paused, f"quiet:{slot}:{member.email}", "paused_quiet", context, now)
 
     def _count_down(self, plan: RoundPlan, now: datetime) -> None:
@@ -293,7 +293,7 @@ class Rounds:
             self.store.save_member(back, now)
             self.store.event(member.email, "resume", f"after round {plan.number}", now)
             self._tell(back, f"backin:{plan.slot}:{member.email}", "back_in",
-                       self._context(plan, now, person=_person(back)), now)  # fmt: skip
+                       self._context(plan, now, person=view(back)), now)  # fmt: skip
         self.store.clear_skip_next()  # for everyone: it means the next round only
 
     def _context(self, plan: RoundPlan, now: datetime, **extra: Any) -> dict[str, Any]:
@@ -319,16 +319,3 @@ class Rounds:
                reply_to: list[tuple[str, str]] | None = None) -> None:  # fmt: skip
         queue_email(self.store, self.config.bot, key, kind, to, rendered, now,
                     message_id=message_id, reply_to=reply_to)  # fmt: skip
-
-
-def _person(member: Member) -> dict[str, str]:
-    return {
-        "email": member.email,
-        "name": member.name or member.email,
-        "first_name": first_name(member.name) or member.email.split("@")[0],
-        "org": member.org,
-        "about": member.about,
-        "phone": member.phone,
-        "skype": member.skype,
-        "google": member.google,
-    }

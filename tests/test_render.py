@@ -9,21 +9,12 @@ from datetime import UTC, datetime
 import pytest
 
 from mailbot.core.digest import build_digest
+from mailbot.core.membership import Member, State, view
 from mailbot.render import PACKAGE_TEMPLATES, Envelope, Rendered, Renderer, compose
 
-MEMBER = {
-    "email": "anne@example.org",
-    "state": "paused",
-    "name": "Anne Person",
-    "first_name": "Anne",
-    "org": "Example Council",
-    "phone": "",
-    "skype": "anne.p",
-    "google": "",
-    "about": "",
-    "pause_rounds": 2,
-    "paused_until": None,
-}
+# The one view of a person every template gets (mailbot.core.membership.view).
+MEMBER = view(Member("anne@example.org", State.paused, name="Anne Person", org="Example Council",
+                     skype="anne.p", pause_rounds=2))  # fmt: skip
 CONTEXT = {
     "bot": {"name": "UnMentoring", "address": "unmentoring@example.org", "contact": "Sam"},
     "member": MEMBER,
@@ -45,13 +36,12 @@ CONTEXT = {
     "forget": False,
 }
 
-PERSON = {"email": "anne@example.org", "name": "Anne Person", "first_name": "Anne",
-          "org": "Example Council", "about": "maps", "phone": "01632 960000", "skype": "",
-          "google": ""}  # fmt: skip
+PERSON = view(Member("anne@example.org", State.active, name="Anne Person",
+                     org="Example Council", about="maps", phone="01632 960000"))  # fmt: skip
 CONTEXT.update(
     imported=False,
     target="bob@example.net",
-    people=[PERSON, {**PERSON, "first_name": "Bob"}],
+    people=[PERSON, view(Member("bob@example.net", State.active))],
     first_mover=PERSON,
     person=PERSON,
     prompts=["One?", "Two?", "Three?"],

@@ -300,3 +300,14 @@ def test_a_plan_made_ahead_is_the_round_that_runs(tmp_path):
     flat = {e for g in ran.groups for e in g}
     assert "bob@example.net" in flat and "anne@example.org" not in flat
     world.store.close()
+
+
+def test_people_without_a_name_are_greeted_by_their_address_everywhere(world):
+    rows, _ = parse_roster("email\nkim@example.org\nlee@example.net\n")
+    world.service.import_members(rows, confirmed=True)
+    world.rounds.run("r1", seed=1)
+    world.service.learnings.follow_up_latest()
+    world.service.send(world.transport)
+    for msg in world.transport.messages():
+        text = body(msg)
+        assert "Hello ," not in text and ("Hello kim" in text or "Hello lee" in text), text[:80]

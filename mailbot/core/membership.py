@@ -6,9 +6,10 @@ the outcome out. Nothing here touches I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 
 class State(StrEnum):
@@ -60,6 +61,20 @@ class Outcome:
     unblock: str = ""
     forget: bool = False  # erase the person: profile, learnings, codes
     digest: bool | None = None  # turn the digest on or off
+
+
+def view(member: Member | None, email: str = "") -> dict[str, Any]:
+    """What every template sees of a person, as `member`, `person` or one of `people`: the
+    stored profile; `state` as text ("none": not a member); `first_name` as they gave it (may
+    be empty); `call_name` and `display_name`, never empty (else the address)."""
+    base = member or Member(email, State.pending)
+    found = asdict(base)
+    found["state"] = member.state.value if member else "none"
+    found["first_name"] = first_name(base.name)
+    found["call_name"] = found["first_name"] or base.email.split("@")[0]
+    found["display_name"] = base.name or base.email
+    found["paused_until"] = base.paused_until.isoformat() if base.paused_until else None
+    return found
 
 
 def first_name(name: str) -> str:
