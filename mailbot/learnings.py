@@ -22,7 +22,7 @@ from typing import Any
 from mailbot.clock import Clock
 from mailbot.config import Config
 from mailbot.core.headers import sender_address
-from mailbot.core.learnings import Visibility, flags_in, read_answer, too_short
+from mailbot.core.learnings import Visibility, flags_in, group_met, read_answer, too_short
 from mailbot.core.membership import Member, State, first_name, view
 from mailbot.core.privacy import check_learning
 from mailbot.core.replies import extract_learning
@@ -84,6 +84,7 @@ class Learnings:
         code = f"{round_row['number']}-{group['number']}-{self.make_code()}"
         message_id = make_msgid(idstring="followup", domain=bot.domain)
         self.store.add_followup(round_row["id"], group["id"], member.email, code, message_id, now)
+        self.store.count_unanswered(member.email)  # until they answer: three pause them
         context = {
             "bot": bot.view,
             "person": view(member),
@@ -113,7 +114,11 @@ class Learnings:
             answer = replace(answer, visibility=Visibility.private)
         elif "anonymous" in flags and answer.visibility == Visibility.public:
             answer = replace(answer, visibility=Visibility.anonymous)
-        self.store.answer_followup(followup, answer.met, now)
+        self.store.answer_followup(followup, now)
+        self.store.reset_missed_followups(followup["email"])
+        if answer.met is not None:
+            group = followup["group_id"]
+            self.store.set_group_met(group, group_met(self.store.group_met(group), answer.met))
         context: dict[str, Any] = {"met": answer.met, "visibility": answer.visibility.value,
                                    "learning": bool(answer.learning), "review": False,
                                    "changed": False}  # fmt: skip

@@ -237,6 +237,8 @@ class Rounds:
             if row["copy_of"]:  # the others already have this intro: only theirs goes
                 continue
             rest = self.store.leave_group(row["group_id"], email)
+            if len(rest) == 2:  # a trio became a pair: nobody sat in a trio after all
+                self.store.clear_trio_seats(row["group_id"])
             plan = RoundPlan(row["slot"], row["round_number"], 0, (), (), 0.0)
             key = f"{row['key']}:{len(rest)}"  # each shrink of the group is its own event
             if len(rest) < 2:

@@ -259,3 +259,12 @@ def test_a_later_anonymous_rechecks_the_earlier_learning(world):
     world.receive(make_reply(question, ANNE, "anonymous", quote=False))
     [learning] = world.store.learnings()
     assert learning["visibility"] == "anonymous" and learning["needs_review"]
+
+
+@pytest.mark.parametrize("recorded, said, expected", [
+    (None, True, True), (None, False, False), (True, False, True), (False, True, True),
+])  # fmt: skip
+def test_a_group_met_if_anyone_in_it_says_so(recorded, said, expected):
+    from mailbot.core.learnings import group_met
+
+    assert group_met(recorded, said) is expected

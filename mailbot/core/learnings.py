@@ -37,6 +37,11 @@ class Answer:
     visibility: Visibility
 
 
+def group_met(recorded: bool | None, said: bool) -> bool:
+    """A group met if anyone in it says so: a later "we didn't" never undoes a "yes"."""
+    return bool(recorded) or said
+
+
 def read_answer(text: str, subject: str = "") -> Answer:
     lines = text.strip().splitlines()
     flags = {_flag(line) for line in lines} | {_flag(strip_subject_prefixes(subject))}

@@ -63,6 +63,8 @@ class LearningQueries(StoreBase):
             {"round_id": round_id, "group_id": group_id, "email": email, "code": code,
              "message_id": message_id, "sent_at": stamp(now), "answered_at": None}
         )  # fmt: skip
+
+    def count_unanswered(self, email: str) -> None:
         self.db.execute(
             "update members set missed_followups = missed_followups + 1 where email = ?",
             [email],
@@ -117,17 +119,19 @@ class LearningQueries(StoreBase):
         self.db.execute("update learnings set visibility = ? where id = ?",
                         [visibility, learning_id])  # fmt: skip
 
-    def answer_followup(self, followup: dict[str, Any], met: bool | None, now: datetime) -> None:
+    def answer_followup(self, followup: dict[str, Any], now: datetime) -> None:
         self.db.execute(
             "update followups set answered_at = coalesce(answered_at, ?) where id = ?",
             [stamp(now), followup["id"]],
         )
-        self.reset_missed_followups(followup["email"])
-        if met is not None:  # the group met if anyone in it says so
-            self.db.execute(
-                "update round_groups set met = max(coalesce(met, 0), ?) where id = ?",
-                [int(met), followup["group_id"]],
-            )
+
+    def group_met(self, group_id: int) -> bool | None:
+        """What is recorded: True, False, or None (nobody said yet)."""
+        met = self.db.table("round_groups").get(group_id).get("met")
+        return None if met is None else bool(met)
+
+    def set_group_met(self, group_id: int, met: bool) -> None:
+        self.db.execute("update round_groups set met = ? where id = ?", [int(met), group_id])
 
     def add_learning(self, followup: dict[str, Any], text: str, raw: str, needs_review: bool,
                      reason: str, visibility: str, now: datetime) -> int:  # fmt: skip

@@ -153,10 +153,10 @@ class RoundQueries(StoreBase):
         )
         rest = [r["email"] for r in rows]
         self.db.execute("update round_groups set size = ? where id = ?", [len(rest), group_id])
-        if len(rest) == 2:  # a trio become a pair: nobody sat in a trio after all
-            self.db.execute("update group_members set trio_seat = 0 where group_id = ?",
-                            [group_id])  # fmt: skip
         return rest
+
+    def clear_trio_seats(self, group_id: int) -> None:
+        self.db.execute("update group_members set trio_seat = 0 where group_id = ?", [group_id])
 
     def drop_group(self, group_id: int) -> None:
         self.db.execute("delete from group_members where group_id = ?", [group_id])
