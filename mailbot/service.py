@@ -11,7 +11,6 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -60,7 +59,7 @@ from mailbot.receiving import InboxRunner, PollReport, Result
 from mailbot.render import Renderer
 from mailbot.rounds import Rounds
 from mailbot.sending import OutboxRunner, SendReport
-from mailbot.store import DigestRow, SqliteStore, stamp
+from mailbot.store import DigestRow, SqliteStore, TokenRow, stamp
 
 log = logging.getLogger(__name__)
 
@@ -262,33 +261,34 @@ class Service:
                                     bot.authserv_id)  # fmt: skip
 
     def _held_action(self, sender: str, referenced: list[str],
-                     commands: tuple[Command, ...]) -> dict[str, Any] | None:  # fmt: skip
+                     commands: tuple[Command, ...]) -> TokenRow | None:  # fmt: skip
         """The unused held change this message answers: a reply in the thread of its
         confirmation email, or ``confirm CODE``; only from the address it was sent to."""
         row = self.store.token_by_message_ids(referenced)
         codes = [c.token for c in commands if c.verb == Verb.confirm and c.token]
-        if (row is None or not row.get("action")) and codes:
+        if (row is None or row.held is None) and codes:
             row = self.store.token_by_code(codes[0])
-        if row is None or not row.get("action") or row["email"] != sender or row["used_at"]:
+        if row is None or row.held is None or row.email != sender or row.used:
             return None
         return row
 
-    def _settle(self, msg: EmailMessage, item: InboundItem, row: dict[str, Any], name: str,
+    def _settle(self, msg: EmailMessage, item: InboundItem, row: TokenRow, name: str,
                 sender: str, lines: list[str], now: datetime) -> Result:  # fmt: skip
         """The owner answered a held change: any reply confirms it, a "no" cancels it."""
         key, reply_to = _reply_key(item), _reply_headers(msg)
-        self.store.use_token(row["token_hash"], now)
-        action = json.loads(row["action"])
+        self.store.use_token(row.token_hash, now)
+        action = row.held
+        assert action is not None
         member = self.store.get_member(sender)
-        expired = row["expires_at"] < stamp(now)
+        expired = row.expired(now)
         if expired or is_denial(lines):
             why = "expired" if expired else "cancelled"
-            detail = {"detail": "nothing changed", "command": ", ".join(action["verbs"])}
+            detail = {"detail": "nothing changed", "command": ", ".join(action.verbs)}
             self.answers.notice(key, sender, member, [(f"notice/action_{why}", detail)], [],
                                 reply_to, now)  # fmt: skip
             return Result(f"held change {why}", sender)
-        parsed = parse_commands(action["subject"], action["lines"])
-        commands = [c for c in parsed.commands if c.verb.value in action["verbs"]]
+        parsed = parse_commands(action.subject, list(action.lines))
+        commands = [c for c in parsed.commands if c.verb.value in action.verbs]
         replies = [self._apply(c, sender, name, None, now) for c in commands]
         if not replies:
             return Result("held change: nothing left to do", sender)
@@ -335,7 +335,7 @@ class Service:
 
     def _confirmation_reply(
         self, commands: list[Command], sender: str, referenced: list[str], lines: list[str]
-    ) -> tuple[list[Command], dict[str, Any] | None]:
+    ) -> tuple[list[Command], TokenRow | None]:
         """Settle what a message means for a pending confirmation.
 
         A reply to our confirmation email confirms when its code is still unused, was sent to
@@ -346,7 +346,7 @@ class Service:
         member = self.store.get_member(sender)
         pending = member is not None and member.state == State.pending
         row = self.store.token_by_message_ids(referenced)
-        usable = row is not None and row["email"] == sender and not row["used_at"] and pending
+        usable = row is not None and row.email == sender and not row.used and pending
         verbs = {c.verb for c in commands}
         refusal = usable and not verbs - {Verb.confirm} and is_refusal(lines)
         if Verb.leave in verbs or refusal:
@@ -367,7 +367,7 @@ class Service:
         command: Command,
         sender: str,
         name: str,
-        reply_token: dict[str, Any] | None,
+        reply_token: TokenRow | None,
         now: datetime,
     ) -> Answer:
         member = self.store.get_member(sender)
@@ -377,7 +377,7 @@ class Service:
             check = self._check_token(token_row, sender, now)
         outcome = decide(member, command, self._today(now), check)
         if outcome.use_token and token_row:
-            self.store.use_token(token_row["token_hash"], now)
+            self.store.use_token(token_row.token_hash, now)
         if member is not None and outcome.skip_next is not None:
             member = replace(member, skip_next=outcome.skip_next)
             self.store.save_member(member, now)
@@ -425,14 +425,14 @@ class Service:
             self.store.save_member(member, now)
         return member
 
-    def _check_token(self, row: dict[str, Any] | None, sender: str, now: datetime) -> TokenCheck:
+    def _check_token(self, row: TokenRow | None, sender: str, now: datetime) -> TokenCheck:
         if row is None:
             return TokenCheck.unknown
-        if row["email"] != sender:
+        if row.email != sender:
             return TokenCheck.other_address
-        if row["used_at"]:
+        if row.used:
             return TokenCheck.used
-        if row["expires_at"] < stamp(now):
+        if row.expired(now):
             return TokenCheck.expired
         return TokenCheck.ok
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -13,6 +14,38 @@ from mailbot.store.base import (
     hash_token,
     stamp,
 )
+
+
+@dataclass(frozen=True)
+class HeldChange:
+    """A change asked for by an unverified sender, waiting for the owner's reply."""
+
+    subject: str
+    lines: tuple[str, ...]
+    verbs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """A confirmation code as stored: only its hash, never the code."""
+
+    token_hash: str
+    email: str
+    message_id: str
+    expires_at: datetime
+    used: bool
+    held: HeldChange | None  # set when the code confirms a held change, not a join
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at < now
+
+
+def _token(row: dict[str, Any]) -> TokenRow:
+    action = json.loads(row["action"]) if row.get("action") else None
+    held = None if action is None else HeldChange(
+        action.get("subject", ""), tuple(action.get("lines", ())), tuple(action.get("verbs", ())))
+    return TokenRow(row["token_hash"], row["email"], row.get("message_id") or "",
+                    datetime.fromisoformat(row["expires_at"]), bool(row.get("used_at")), held)
 
 
 class MemberQueries(StoreBase):
@@ -106,11 +139,11 @@ class MemberQueries(StoreBase):
             }
         )
 
-    def token_by_code(self, token: str) -> dict[str, Any] | None:
+    def token_by_code(self, token: str) -> TokenRow | None:
         rows = list(self.db.query("select * from tokens where token_hash = ?", [hash_token(token)]))
-        return rows[0] if rows else None
+        return _token(rows[0]) if rows else None
 
-    def token_by_message_ids(self, message_ids: list[str]) -> dict[str, Any] | None:
+    def token_by_message_ids(self, message_ids: list[str]) -> TokenRow | None:
         if not message_ids:
             return None
         marks = ",".join("?" * len(message_ids))
@@ -120,7 +153,7 @@ class MemberQueries(StoreBase):
                 message_ids,
             )
         )
-        return rows[0] if rows else None
+        return _token(rows[0]) if rows else None
 
     def use_token(self, token_hash: str, now: datetime) -> None:
         self.db.table("tokens").update(token_hash, {"used_at": stamp(now)})
