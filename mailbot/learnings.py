@@ -29,7 +29,7 @@ from mailbot.core.replies import extract_learning
 from mailbot.faults import checkpoint
 from mailbot.mailer import queue_email
 from mailbot.render import Renderer
-from mailbot.store import SqliteStore
+from mailbot.store import GroupRow, RoundRow, SqliteStore
 
 log = logging.getLogger(__name__)
 
@@ -56,34 +56,34 @@ class Learnings:
     def follow_up_latest(self) -> int:
         """``mailbot followup``: the latest round's follow-ups now, unless already sent."""
         latest = self.store.latest_round()
-        if latest is None or latest.get("followed_up_at"):
+        if latest is None or latest.followed_up:
             return 0
         return self._follow_up(latest)
 
-    def _follow_up(self, round_row: dict[str, Any]) -> int:
+    def _follow_up(self, round_row: RoundRow) -> int:
         now = self.clock.now()
         count = 0
         with self.store.atomic():
-            for group in self.store.groups_of_round(round_row["id"]):
-                members = [self.store.get_member(e) for e in group["members"]]
+            for group in self.store.groups_of_round(round_row.id):
+                members = [self.store.get_member(e) for e in group.members]
                 for member in members:
                     if member is None or member.state == State.left:
                         continue
                     others = [m for m in members if m is not None and m.email != member.email]
                     self._ask(round_row, group, member, others, now)
                     count += 1
-            self.store.mark_followed_up(round_row["id"], now)
+            self.store.mark_followed_up(round_row.id, now)
             checkpoint("followup.before_commit")
         checkpoint("followup.after_commit")
-        log.info("round %s: %d follow-up(s) queued", round_row["number"], count)
+        log.info("round %s: %d follow-up(s) queued", round_row.number, count)
         return count
 
-    def _ask(self, round_row: dict[str, Any], group: dict[str, Any], member: Member,
+    def _ask(self, round_row: RoundRow, group: GroupRow, member: Member,
              others: list[Member], now: datetime) -> None:  # fmt: skip
         bot = self.config.bot
-        code = f"{round_row['number']}-{group['number']}-{self.make_code()}"
+        code = f"{round_row.number}-{group.number}-{self.make_code()}"
         message_id = make_msgid(idstring="followup", domain=bot.domain)
-        self.store.add_followup(round_row["id"], group["id"], member.email, code, message_id, now)
+        self.store.add_followup(round_row.id, group.id, member.email, code, message_id, now)
         self.store.count_unanswered(member.email)  # until they answer: three pause them
         context = {
             "bot": bot.view,
@@ -92,7 +92,7 @@ class Learnings:
             "code": code,
         }
         rendered = self.renderer.render("followup", context)
-        key = f"followup:{round_row['slot']}:{group['number']}:{member.email}"
+        key = f"followup:{round_row.slot}:{group.number}:{member.email}"
         queue_email(self.store, bot, key, "followup", [(member.name, member.email)], rendered,
                     now, message_id=message_id)  # fmt: skip
 

@@ -72,7 +72,7 @@ class Rounds:
         pauses that end today and the members about to be paused for silence) is the round
         that `run` will make."""
         latest = self.store.latest_round()
-        number = (latest["number"] if latest else 0) + 1
+        number = (latest.number if latest else 0) + 1
         if seed is None:
             seed = self.make_seed() if self.make_seed else self.store.round_seed(number)
         own = {self.config.bot.address}
@@ -111,7 +111,7 @@ class Rounds:
             self.store.set_setting("schedule_since", stamp(now))
             return None
         latest = self.store.latest_round()
-        last = datetime.fromisoformat(latest["started_at"]) if latest else None
+        last = latest.started_at if latest else None
         slot = due_slot(self.cadence, now, self.config.tz, datetime.fromisoformat(since), last)
         if slot is None:
             return None
@@ -163,11 +163,11 @@ class Rounds:
         latest = self.store.latest_round()
         if latest is None:
             return ""
-        started = datetime.fromisoformat(latest["started_at"])
+        started = latest.started_at
         if self.clock.now() - started >= self.cadence.period / 2:
             return ""
         local = started.astimezone(self.config.tz).strftime("%A %-d %B at %H:%M")
-        return f"round {latest['number']} ran on {local}"
+        return f"round {latest.number} ran on {local}"
 
     def next_due(self) -> datetime:
         return next_slot(self.cadence, self.clock.now(), self.config.tz)

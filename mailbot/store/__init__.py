@@ -18,7 +18,7 @@ from mailbot.store.learnings import DigestRow, DigestStatus, LearningQueries
 from mailbot.store.mail import MailQueries
 from mailbot.store.members import HeldChange, MemberQueries, TokenRow
 from mailbot.store.privacy import PrivacyQueries
-from mailbot.store.rounds import RoundQueries
+from mailbot.store.rounds import GroupRow, RoundQueries, RoundRow
 from mailbot.store.schema import migrations
 
 
@@ -26,5 +26,7 @@ class SqliteStore(MemberQueries, RoundQueries, LearningQueries, MailQueries, Pri
     """One connection, every aggregate's queries."""
 
 
-__all__ = ["DigestRow", "DigestStatus", "HeldChange", "OutgoingMail", "QueuedMail", "SqliteStore",
-           "TokenRow", "hash_token", "migrations", "replace_address", "stamp"]  # fmt: skip
+__all__ = [
+    "DigestRow", "DigestStatus", "GroupRow", "HeldChange", "OutgoingMail", "QueuedMail",
+    "RoundRow", "SqliteStore", "TokenRow", "hash_token", "migrations", "replace_address", "stamp",
+]  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,14 +16,37 @@ from mailbot.store.base import (
 )
 
 
-class RoundQueries(StoreBase):
-    def round_by_slot(self, slot: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("select * from rounds where slot = ?", [slot]))
-        return rows[0] if rows else None
+@dataclass(frozen=True)
+class RoundRow:
+    id: int
+    slot: str  # the scheduled moment, or "manual <time>": one round per slot
+    number: int
+    started_at: datetime
+    seed: int
+    followed_up: bool  # its follow-ups have gone out
 
-    def latest_round(self) -> dict[str, Any] | None:
+
+@dataclass(frozen=True)
+class GroupRow:
+    id: int
+    number: int
+    members: tuple[str, ...]
+
+
+def _round(row: dict[str, Any]) -> RoundRow:
+    return RoundRow(int(row["id"]), row["slot"], int(row["number"]),
+                    datetime.fromisoformat(row["started_at"]), int(row.get("seed") or 0),
+                    bool(row.get("followed_up_at")))  # fmt: skip
+
+
+class RoundQueries(StoreBase):
+    def round_by_slot(self, slot: str) -> RoundRow | None:
+        rows = list(self.db.query("select * from rounds where slot = ?", [slot]))
+        return _round(rows[0]) if rows else None
+
+    def latest_round(self) -> RoundRow | None:
         rows = list(self.db.query("select * from rounds order by number desc limit 1"))
-        return rows[0] if rows else None
+        return _round(rows[0]) if rows else None
 
     def add_round(
         self,
@@ -168,28 +192,22 @@ class RoundQueries(StoreBase):
             [first_mover, message_id, group_id],
         )
 
-    def rounds_to_follow_up(self, now: datetime) -> list[dict[str, Any]]:
-        return list(
-            self.db.query(
-                "select * from rounds where followed_up_at is null and followup_at <= ? "
-                "order by number",
-                [stamp(now)],
-            )
-        )
+    def rounds_to_follow_up(self, now: datetime) -> list[RoundRow]:
+        rows = self.db.query("select * from rounds where followed_up_at is null and "
+                             "followup_at <= ? order by number", [stamp(now)])  # fmt: skip
+        return [_round(r) for r in rows]
 
     def mark_followed_up(self, round_id: int, now: datetime) -> None:
         self.db.execute("update rounds set followed_up_at = ? where id = ?", [stamp(now), round_id])
 
-    def groups_of_round(self, round_id: int) -> list[dict[str, Any]]:
+    def groups_of_round(self, round_id: int) -> list[GroupRow]:
         rows = self.db.query(
             "select g.id, g.number, m.email from round_groups g join group_members m "
             "on m.group_id = g.id where g.round_id = ? order by g.number, m.rowid",
             [round_id],
         )
-        groups: dict[int, dict[str, Any]] = {}
+        members: dict[tuple[int, int], list[str]] = {}
         for row in rows:
-            group = groups.setdefault(row["id"], {"id": row["id"], "number": row["number"],
-                                                  "members": []})  # fmt: skip
-            group["members"].append(row["email"])
-        return list(groups.values())
+            members.setdefault((row["id"], row["number"]), []).append(row["email"])
+        return [GroupRow(gid, number, tuple(emails)) for (gid, number), emails in members.items()]
 
