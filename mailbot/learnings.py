@@ -29,7 +29,7 @@ from mailbot.core.replies import extract_learning
 from mailbot.faults import checkpoint
 from mailbot.mailer import queue_email
 from mailbot.render import Renderer
-from mailbot.store import GroupRow, RoundRow, SqliteStore
+from mailbot.store import FollowupRow, GroupRow, RoundRow, SqliteStore
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +98,10 @@ class Learnings:
 
     # --- capturing ---------------------------------------------------------------------
 
-    def capture(self, msg: EmailMessage, followup: dict[str, Any], subject: str,
+    def capture(self, msg: EmailMessage, followup: FollowupRow, subject: str,
                 now: datetime) -> tuple[str, dict[str, Any]]:  # fmt: skip
         """Store what a reply says; returns (outcome for the log, context for the thanks)."""
-        member = self.store.get_member(followup["email"])
+        member = self.store.get_member(followup.email)
         display, address = sender_address(msg)
         names = (*((member.name,) if member is not None and member.name else ()), display,
                  address.partition("@")[0])  # fmt: skip
@@ -115,16 +115,16 @@ class Learnings:
         elif "anonymous" in flags and answer.visibility == Visibility.public:
             answer = replace(answer, visibility=Visibility.anonymous)
         self.store.answer_followup(followup, now)
-        self.store.reset_missed_followups(followup["email"])
+        self.store.reset_missed_followups(followup.email)
         if answer.met is not None:
-            group = followup["group_id"]
+            group = followup.group_id
             self.store.set_group_met(group, group_met(self.store.group_met(group), answer.met))
         context: dict[str, Any] = {"met": answer.met, "visibility": answer.visibility.value,
                                    "learning": bool(answer.learning), "review": False,
                                    "changed": False}  # fmt: skip
         if not answer.learning and answer.met is None and answer.visibility != "public":
             # A bare "private" or "anonymous": it is about what they sent before.
-            earlier = self.store.latest_unpublished_learning(followup["email"])
+            earlier = self.store.latest_unpublished_learning(followup.email)
             if earlier is not None:
                 self.store.set_visibility(earlier["id"], answer.visibility.value)
                 if answer.visibility == Visibility.anonymous:  # checked as public before

@@ -59,7 +59,7 @@ from mailbot.receiving import InboxRunner, PollReport, Result
 from mailbot.render import Renderer
 from mailbot.rounds import Rounds
 from mailbot.sending import OutboxRunner, SendReport
-from mailbot.store import DigestRow, SqliteStore, TokenRow, stamp
+from mailbot.store import DigestRow, FollowupRow, SqliteStore, TokenRow, stamp
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +299,7 @@ class Service:
                       tuple(c.verb.value for c in commands))  # fmt: skip
 
 
-    def _learning(self, msg: EmailMessage, item: InboundItem, followup: dict[str, Any],
+    def _learning(self, msg: EmailMessage, item: InboundItem, followup: FollowupRow,
                   subject: str, sender: str, now: datetime) -> Result:  # fmt: skip
         outcome, context = self.learnings.capture(msg, followup, subject, now)
         key, reply_to = _reply_key(item), _reply_headers(msg)

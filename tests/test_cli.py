@@ -253,6 +253,7 @@ def test_followup_and_digest_preview_from_the_command_line(local, tmp_path):
 def test_learnings_lists_and_releases_flagged_ones(local, tmp_path):
     from mailbot.app import build_app
     from mailbot.config import load_config
+    from mailbot.store import FollowupRow
 
     run("init", config=local)
     roster = tmp_path / "people.csv"
@@ -261,7 +262,8 @@ def test_learnings_lists_and_releases_flagged_ones(local, tmp_path):
     run("pair", config=local)
     run("followup", config=local)
     app = build_app(load_config(local))
-    followup = next(app.store.db.query("select * from followups where email = 'a@example.org'"))
+    row = next(app.store.db.query("select * from followups where email = 'a@example.org'"))
+    followup = FollowupRow(row["id"], row["round_id"], row["group_id"], row["email"])
     with app.store.atomic():
         app.store.add_learning(followup, "", "raw words", True, "nothing left", "public",
                                app.rounds.clock.now())  # fmt: skip

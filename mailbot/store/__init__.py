@@ -14,7 +14,7 @@ from mailbot.store.base import (
     replace_address,
     stamp,
 )
-from mailbot.store.learnings import DigestRow, DigestStatus, LearningQueries
+from mailbot.store.learnings import DigestRow, DigestStatus, FollowupRow, LearningQueries
 from mailbot.store.mail import MailQueries
 from mailbot.store.members import HeldChange, MemberQueries, TokenRow
 from mailbot.store.privacy import PrivacyQueries
@@ -27,6 +27,7 @@ class SqliteStore(MemberQueries, RoundQueries, LearningQueries, MailQueries, Pri
 
 
 __all__ = [
-    "DigestRow", "DigestStatus", "GroupRow", "HeldChange", "OutgoingMail", "QueuedMail",
-    "RoundRow", "SqliteStore", "TokenRow", "hash_token", "migrations", "replace_address", "stamp",
+    "DigestRow", "DigestStatus", "FollowupRow", "GroupRow", "HeldChange", "OutgoingMail",
+    "QueuedMail", "RoundRow", "SqliteStore", "TokenRow", "hash_token", "migrations",
+    "replace_address", "stamp",
 ]  # fmt: skip

@@ -53,6 +53,20 @@ def _digest(row: dict[str, Any]) -> DigestRow:
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class FollowupRow:
+    """One "how did it go?" sent to one member of one group."""
+
+    id: int
+    round_id: int
+    group_id: int
+    email: str
+
+
+def _followup(row: dict[str, Any]) -> FollowupRow:
+    return FollowupRow(int(row["id"]), int(row["round_id"]), int(row["group_id"]), row["email"])
+
+
 class LearningQueries(StoreBase):
     def reset_missed_followups(self, email: str) -> None:
         self.db.execute("update members set missed_followups = 0 where email = ?", [email])
@@ -70,7 +84,7 @@ class LearningQueries(StoreBase):
             [email],
         )
 
-    def followup_for(self, sender: str, message_ids: list[str], code: str) -> dict[str, Any] | None:
+    def followup_for(self, sender: str, message_ids: list[str], code: str) -> FollowupRow | None:
         """The follow-up a message answers: by Message-ID, else by the code in the subject."""
         marks = ",".join("?" * len(message_ids)) or "''"
         rows = list(
@@ -81,7 +95,7 @@ class LearningQueries(StoreBase):
             )
         )
         if rows:
-            return rows[0]
+            return _followup(rows[0])
         # A reply to the group's intro, once its follow-up went out, counts too.
         rows = list(
             self.db.query(
@@ -91,7 +105,7 @@ class LearningQueries(StoreBase):
                 [sender, *message_ids],
             )
         )
-        return rows[0] if rows else None
+        return _followup(rows[0]) if rows else None
 
     def latest_unpublished_learning(self, email: str) -> dict[str, Any] | None:
         rows = list(self.db.query(
@@ -119,10 +133,10 @@ class LearningQueries(StoreBase):
         self.db.execute("update learnings set visibility = ? where id = ?",
                         [visibility, learning_id])  # fmt: skip
 
-    def answer_followup(self, followup: dict[str, Any], now: datetime) -> None:
+    def answer_followup(self, followup: FollowupRow, now: datetime) -> None:
         self.db.execute(
             "update followups set answered_at = coalesce(answered_at, ?) where id = ?",
-            [stamp(now), followup["id"]],
+            [stamp(now), followup.id],
         )
 
     def group_met(self, group_id: int) -> bool | None:
@@ -133,12 +147,12 @@ class LearningQueries(StoreBase):
     def set_group_met(self, group_id: int, met: bool) -> None:
         self.db.execute("update round_groups set met = ? where id = ?", [int(met), group_id])
 
-    def add_learning(self, followup: dict[str, Any], text: str, raw: str, needs_review: bool,
+    def add_learning(self, followup: FollowupRow, text: str, raw: str, needs_review: bool,
                      reason: str, visibility: str, now: datetime) -> int:  # fmt: skip
         table = self.db.table("learnings")
         table.insert(
-            {"round_id": followup["round_id"], "group_id": followup["group_id"],
-             "email": followup["email"], "text": text, "raw": raw,
+            {"round_id": followup.round_id, "group_id": followup.group_id,
+             "email": followup.email, "text": text, "raw": raw,
              "needs_review": int(needs_review), "reason": reason, "visibility": visibility,
              "created_at": stamp(now), "digest_id": None}
         )  # fmt: skip
