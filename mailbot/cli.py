@@ -317,14 +317,15 @@ def learnings(ctx: Context, release: int | None, text: str | None, fmt: str) -> 
     if fmt == "json":
         keys = ("id", "email", "round_number", "visibility", "needs_review", "reason", "text",
                 "raw")  # fmt: skip
-        click.echo(json.dumps([{k: r[k] for k in keys} for r in rows], indent=2,
-                              ensure_ascii=False))  # fmt: skip
+        listed = [{k: getattr(r, k) for k in keys} | {"needs_review": int(r.needs_review)}
+                  for r in rows]  # fmt: skip
+        click.echo(json.dumps(listed, indent=2, ensure_ascii=False))
         return
     for r in rows:
-        flag = f"  REVIEW: {r['reason']}" if r["needs_review"] else ""
-        shown = " ".join((r["text"] or r["raw"] or "").split())[:70]
-        click.echo(f"{r['id']:>4}  round {r['round_number']}  {r['email']}  "
-                   f"{r['visibility']}{flag}\n      {shown}")  # fmt: skip
+        flag = f"  REVIEW: {r.reason}" if r.needs_review else ""
+        shown = " ".join((r.text or r.raw or "").split())[:70]
+        click.echo(f"{r.id:>4}  round {r.round_number}  {r.email}  "
+                   f"{r.visibility}{flag}\n      {shown}")  # fmt: skip
     click.echo(f"({len(rows)} unpublished learning{'s' if len(rows) != 1 else ''})")
 
 

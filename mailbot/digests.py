@@ -18,7 +18,6 @@ from typing import Any
 from mailbot.clock import Clock
 from mailbot.config import Config, OnTimeout
 from mailbot.core.digest import CHART_ROUNDS, Digest, build_digest, publishable
-from mailbot.core.membership import first_name
 from mailbot.core.schedule import Cadence, due_slot
 from mailbot.faults import checkpoint
 from mailbot.mailer import queue_email
@@ -48,7 +47,7 @@ class Digests:
             sent = [d for d in sent if d.id < row.id]
             source = self.store.learnings_of_digest(row.id)
         since = (sent[-1].sent_at or EPOCH) if sent else EPOCH
-        learnings = [{**x, "first_name": first_name(x["name"] or "")} for x in source]
+        learnings = source
         made = now if row is None else row.created_at
         month = made.astimezone(self.config.tz).strftime("%B %Y")
         if row is None:
@@ -62,8 +61,8 @@ class Digests:
             dropped = row.dropped
         if only is not None:
             order = {learning_id: n for n, learning_id in enumerate(only)}
-            learnings = sorted((x for x in learnings if x["id"] in order),
-                               key=lambda x: order[x["id"]])  # fmt: skip
+            learnings = sorted((x for x in learnings if x.id in order),
+                               key=lambda x: order[x.id])  # fmt: skip
         return build_digest(learnings, self.store.round_stats(since),
                             self.store.new_member_count(since), year, issue, dropped,
                             chart=self.store.round_stats(since, last=4 * CHART_ROUNDS),
@@ -178,7 +177,7 @@ class Digests:
         context = self._context(
             digest=digest, recipients=len(self.store.digest_recipients()),
             hours=self.config.digest.moderation_hours, on_timeout=self.config.digest.on_timeout,
-            review=sum(1 for x in learnings if x["visibility"] != "private" and not publishable(x)),
+            review=sum(1 for x in learnings if x.visibility != "private" and not publishable(x)),
         )  # fmt: skip
         rendered = self.renderer.render("digest_preview", context)
         admins = [("", a) for a in self.config.bot.admins]

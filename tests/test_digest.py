@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailbot.core.digest import build_digest, parse_moderation
+from mailbot.core.digest import Learning, RoundStat, build_digest, parse_moderation
 from mailbot.core.roster import parse_roster
 from mailbot.testing import make_mail, make_reply
 from tests.helpers import body, make_world
@@ -14,15 +14,14 @@ ADMIN = "organiser@example.org"
 
 def learning(id_, text, visibility="public", review=0, round_number=1, name="Anne Person",
              org="Example Council"):  # fmt: skip
-    return {"id": id_, "text": text, "visibility": visibility, "needs_review": review,
-            "round_number": round_number, "first_name": name.split()[0], "org": org}  # fmt: skip
+    return Learning(id_, round_number, text, visibility, bool(review), name.split()[0], org)
 
 
 def test_build_groups_by_round_numbers_items_and_keeps_privacy():
     digest = build_digest(
         [learning(1, "Maps"), learning(2, "Secret", "private"), learning(3, "Quiet", "anonymous"),
          learning(4, "Mangled", review=1), learning(5, "Newer", round_number=2)],
-        [{"number": 1, "groups": 4, "met": 3}, {"number": 2, "groups": 2, "met": 0}],
+        [RoundStat(1, 4, 3), RoundStat(2, 2, 0)],
         new_members=5, year=2026, issue=3,
     )  # fmt: skip
     assert digest.title == "Vol 2026, Issue 3"
@@ -225,7 +224,7 @@ def test_a_digest_only_subscriber_who_joins_is_told_they_are_paired_now(world):
 
 
 def rows(*triples):
-    return [{"number": n, "groups": g, "met": m} for n, g, m in triples]
+    return [RoundStat(n, g, m) for n, g, m in triples]
 
 
 def test_the_figures_cover_exactly_the_rounds_reported_on():

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mailbot.core.digest import build_digest
+from mailbot.core.digest import Learning, RoundStat, build_digest
 from mailbot.core.membership import Member, State, view
 from mailbot.render import PACKAGE_TEMPLATES, Envelope, Rendered, Renderer, compose
 
@@ -51,18 +51,8 @@ CONTEXT.update(
     next_round="Monday 7 December",
     scheduled=True,
     digest=build_digest(
-        [
-            {
-                "id": 1,
-                "text": "Maps <b>matter</b>",
-                "visibility": "public",
-                "needs_review": 0,
-                "round_number": 1,
-                "first_name": "Anne",
-                "org": "Example Council",
-            }
-        ],
-        [{"number": 1, "groups": 2, "met": 1}],
+        [Learning(1, 1, "Maps <b>matter</b>", "public", False, "Anne", "Example Council")],
+        [RoundStat(1, 2, 1)],
         new_members=1,
         year=2026,
         issue=1,

@@ -12,7 +12,29 @@ with table cells, which every mail client renders (inline SVG and scripts are no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+
+@dataclass(frozen=True)
+class Learning:
+    """A learning as the digest reads it, with who wrote it and the round it came from."""
+
+    id: int
+    round_number: int
+    text: str
+    visibility: str  # public, anonymous or private
+    needs_review: bool
+    first_name: str = ""
+    org: str = ""
+    email: str = ""
+    reason: str = ""  # why it waits for an organiser, when it does
+    raw: str = ""  # what was typed, before extraction
+
+
+@dataclass(frozen=True)
+class RoundStat:
+    number: int
+    groups: int
+    met: int
 
 
 @dataclass(frozen=True)
@@ -71,66 +93,65 @@ class Digest:
         return f"Rounds {', '.join(names[:-1])} and {names[-1]}"
 
 
-def publishable(learning: dict[str, Any]) -> bool:
+def publishable(learning: Learning) -> bool:
     return (
-        learning["visibility"] != "private"
-        and not learning["needs_review"]
-        and bool((learning["text"] or "").strip())
+        learning.visibility != "private"
+        and not learning.needs_review
+        and bool((learning.text or "").strip())
     )
 
 
-def build_digest(learnings: list[dict[str, Any]], rounds: list[dict[str, Any]],
+def build_digest(learnings: list[Learning], rounds: list[RoundStat],
                  new_members: int, year: int, issue: int,
                  dropped: frozenset[int] = frozenset(),
-                 chart: list[dict[str, Any]] | None = None, month: str = "",
+                 chart: list[RoundStat] | None = None, month: str = "",
                  first: bool = False) -> Digest:  # fmt: skip
-    """``learnings`` rows carry round_number, first_name and org; ``rounds`` rows (the rounds
-    reported on) and ``chart`` rows (earlier rounds too, for the picture) carry number,
-    groups and met. ``dropped`` are learning ids a moderator removed."""
-    kept = [x for x in learnings if publishable(x) and x["id"] not in dropped]
-    by_round: dict[int, list[dict[str, Any]]] = {}
-    for learning in sorted(kept, key=lambda x: (-x["round_number"], x["id"])):
-        by_round.setdefault(learning["round_number"], []).append(learning)
+    """``rounds``: the rounds reported on; ``chart``: earlier rounds too, for the picture;
+    ``dropped``: learning ids a moderator removed."""
+    kept = [x for x in learnings if publishable(x) and x.id not in dropped]
+    by_round: dict[int, list[Learning]] = {}
+    for learning in sorted(kept, key=lambda x: (-x.round_number, x.id)):
+        by_round.setdefault(learning.round_number, []).append(learning)
     sections = []
     number = 0
     for round_number, rows in by_round.items():
         items = []
         for row in rows:
             number += 1
-            items.append(Item(number, row["id"], row["text"].strip(), _author(row)))
+            items.append(Item(number, row.id, row.text.strip(), _author(row)))
         sections.append(Section(f"Round {round_number}", tuple(items)))
-    covered = tuple(sorted(r["number"] for r in rounds))
+    covered = tuple(sorted(r.number for r in rounds))
     return Digest(
         year=year, issue=issue, sections=tuple(sections),
-        groups=sum(r["groups"] for r in rounds), met=sum(r["met"] for r in rounds),
+        groups=sum(r.groups for r in rounds), met=sum(r.met for r in rounds),
         new_members=new_members, bars=_bars(rounds, chart or []),
         rounds=covered, month=month, first=first,
     )  # fmt: skip
 
 
-def _bars(rounds: list[dict[str, Any]], history: list[dict[str, Any]]) -> tuple[Bar, ...]:
+def _bars(rounds: list[RoundStat], history: list[RoundStat]) -> tuple[Bar, ...]:
     """The last rounds up to the newest one covered; none for a digest that covers no round,
     nor a single bar, which compares nothing."""
     if not rounds:
         return ()
-    rows = {r["number"]: r for r in history}
-    rows.update({r["number"]: r for r in rounds})
-    newest = max(r["number"] for r in rounds)
+    rows = {r.number: r for r in history}
+    rows.update({r.number: r for r in rounds})
+    newest = max(r.number for r in rounds)
     shown = sorted(n for n in rows if n <= newest)[-CHART_ROUNDS:]
     if len(shown) < 2:
         return ()
     return tuple(
-        Bar(f"Round {n}", rows[n]["groups"], rows[n]["met"],
-            round(100 * rows[n]["met"] / rows[n]["groups"]) if rows[n]["groups"] else 0)
+        Bar(f"Round {n}", rows[n].groups, rows[n].met,
+            round(100 * rows[n].met / rows[n].groups) if rows[n].groups else 0)
         for n in shown
     )  # fmt: skip
 
 
-def _author(row: dict[str, Any]) -> str:
-    if row["visibility"] == "anonymous":
+def _author(row: Learning) -> str:
+    if row.visibility == "anonymous":
         return "Anonymous"
-    name = row.get("first_name") or "A member"
-    return f"{name}, {row['org']}" if row.get("org") else name
+    name = row.first_name or "A member"
+    return f"{name}, {row.org}" if row.org else name
 
 
 def parse_moderation(lines: list[str]) -> tuple[bool, set[int]]:

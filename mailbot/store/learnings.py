@@ -8,7 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from mailbot.core.membership import Member
+from mailbot.core.digest import Learning, RoundStat
+from mailbot.core.membership import Member, first_name
 from mailbot.store.base import (
     StoreBase,
     _member,
@@ -162,22 +163,24 @@ class LearningQueries(StoreBase):
     def learnings(self) -> list[dict[str, Any]]:
         return list(self.db.query("select * from learnings order by id"))
 
-    def unpublished_learnings(self) -> list[dict[str, Any]]:
+    def unpublished_learnings(self) -> list[Learning]:
         return self._learnings_for_digest("l.digest_id is null", [])
 
-    def learnings_of_digest(self, digest_id: int) -> list[dict[str, Any]]:
+    def learnings_of_digest(self, digest_id: int) -> list[Learning]:
         return self._learnings_for_digest("l.digest_id = ?", [digest_id])
 
-    def _learnings_for_digest(self, where: str, params: list[Any]) -> list[dict[str, Any]]:
+    def _learnings_for_digest(self, where: str, params: list[Any]) -> list[Learning]:
         """Learnings with what a digest shows beside them: round number, name, organisation."""
-        return list(
-            self.db.query(
-                "select l.*, r.number as round_number, m.name as name, m.org as org "
-                "from learnings l join rounds r on r.id = l.round_id "
-                f"left join members m on m.email = l.email where {where} order by l.id",
-                params,
-            )
+        rows = self.db.query(
+            "select l.*, r.number as round_number, m.name as name, m.org as org "
+            "from learnings l join rounds r on r.id = l.round_id "
+            f"left join members m on m.email = l.email where {where} order by l.id",
+            params,
         )
+        return [Learning(int(r["id"]), int(r["round_number"]), r["text"] or "", r["visibility"],
+                         bool(r["needs_review"]), first_name(r["name"] or ""), r["org"] or "",
+                         r["email"], r["reason"] or "", r["raw"] or "")
+                for r in rows]  # fmt: skip
 
     def digests_to_redo(self, email: str) -> list[int]:
         """Digests still being sent (queued copies left) that carry a learning of ``email``."""
@@ -188,7 +191,7 @@ class LearningQueries(StoreBase):
         )
         return [int(r["digest_id"]) for r in rows]
 
-    def round_stats(self, since: str, last: int = 0) -> list[dict[str, Any]]:
+    def round_stats(self, since: str, last: int = 0) -> list[RoundStat]:
         """Groups formed and met per round whose follow-ups went out after ``since``
         (the rounds a digest reports on), or the ``last`` such rounds whatever their date."""
         where = "r.followed_up_at is not null" + ("" if last else " and r.followed_up_at > ?")
@@ -198,7 +201,8 @@ class LearningQueries(StoreBase):
             "group by r.id order by r.number desc" + (f" limit {int(last)}" if last else ""),
             [] if last else [since],
         )
-        return sorted(rows, key=lambda r: r["number"])
+        return [RoundStat(int(r["number"]), int(r["groups"]), int(r["met"]))
+                for r in sorted(rows, key=lambda r: r["number"])]  # fmt: skip
 
     def new_member_count(self, since: str) -> int:
         row = next(
