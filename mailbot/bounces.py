@@ -15,7 +15,6 @@ the follow-ups and digests, which go to one person each, and in our own SMTP ser
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -50,19 +49,19 @@ class Bounces:
             source = "message-id"
         if row is None:
             return "not linked to mail we sent, not counted"
-        sent_to = json.loads(row["recipients"])
+        sent_to = row.recipients
         # Everyone in an intro knows its Message-ID: anyone of them could forge this report.
-        if len(sent_to) > 1 or row["kind"] == "intro":
-            return f"for group mail (outbox {row['id']}), not counted"
+        if len(sent_to) > 1 or row.kind == "intro":
+            return f"for group mail (outbox {row.id}), not counted"
         failed = [r for r in report.recipients if r in sent_to]
         if not failed and len(sent_to) == 1:
-            failed = sent_to  # the report names nobody readable; the message had one reader
+            failed = list(sent_to)  # the report names nobody readable; the message had one reader
         if not failed:
-            return f"for outbox {row['id']}, recipient not identified"
+            return f"for outbox {row.id}, recipient not identified"
         if not report.permanent:
             return f"temporary ({report.status or 'delayed'}) for {len(failed)}, not counted"
         for address in failed:
-            self.record(address, report.status, report.diagnostic, row["id"], source, now)
+            self.record(address, report.status, report.diagnostic, row.id, source, now)
         return f"permanent ({report.status or '5.0.0'}) for {len(failed)}, counted"
 
     def record(self, address: str, status: str, diagnostic: str, outbox_id: int | None,

@@ -9,7 +9,6 @@ digest sent, so two triggers or a crash and restart never mail anyone twice.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, time, timedelta
 from email.utils import make_msgid
@@ -211,15 +210,15 @@ class Digests:
         for digest_id in digest_ids:
             rendered = self._renders(self.build(self.store.digest(digest_id)))
             for mail in self.store.queued_digest_mail(digest_id):
-                [address] = json.loads(mail["recipients"])
+                [address] = mail.recipients
                 member = self.store.get_member(address)
                 paired = member is not None and member.pairing
                 unsubscribe = "digest off" if paired else "leave"
-                envelope = Envelope(bot.name, bot.address, "digest", mail["message_id"], now,
+                envelope = Envelope(bot.name, bot.address, "digest", mail.message_id, now,
                                     "auto-generated", unsubscribe=unsubscribe)  # fmt: skip
                 to = [(member.name if member else "", address)]
                 raw = compose(envelope, to, rendered[paired]).as_bytes()
-                self.store.replace_raw(mail["id"], raw)
+                self.store.replace_raw(mail.id, raw)
             log.info("digest %s rebuilt for its copies still to send", digest_id)
 
     def _context(self, **extra: Any) -> dict[str, Any]:

@@ -8,7 +8,6 @@ restart cannot pair anyone twice or send a second intro.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from collections.abc import Callable
@@ -218,42 +217,42 @@ class Rounds:
         copies of their group's intro still due to others. Returns how many were withdrawn."""
         if forgotten:
             for copy in self.store.queued_copies_naming(email):
-                self.store.cancel_mail(copy["outbox_id"])
-                plan = RoundPlan(copy["slot"], copy["round_number"], 0, (), (), 0.0)
-                group = [e for e in self.store.group_emails(copy["group_id"]) if e != email]
-                first = copy["first_mover"] if copy["first_mover"] in group else group[0]
+                self.store.cancel_mail(copy.outbox_id)
+                plan = RoundPlan(copy.slot, copy.round_number, 0, (), (), 0.0)
+                group = [e for e in self.store.group_emails(copy.group_id) if e != email]
+                first = copy.first_mover if copy.first_mover in group else group[0]
                 self._send_intro(
                     plan,
-                    f"{copy['key']}:without",
+                    f"{copy.key}:without",
                     group,
                     first,
-                    copy["message_id"],
+                    copy.message_id,
                     now,
-                    to_only=json.loads(copy["recipients"]),
+                    to_only=list(copy.recipients),
                 )
         rows = self.store.queued_intros_for(email)
         for row in rows:
-            self.store.cancel_mail(row["outbox_id"])
-            if row["copy_of"]:  # the others already have this intro: only theirs goes
+            self.store.cancel_mail(row.outbox_id)
+            if row.copy_of:  # the others already have this intro: only theirs goes
                 continue
-            rest = self.store.leave_group(row["group_id"], email)
+            rest = self.store.leave_group(row.group_id, email)
             if len(rest) == 2:  # a trio became a pair: nobody sat in a trio after all
-                self.store.clear_trio_seats(row["group_id"])
-            plan = RoundPlan(row["slot"], row["round_number"], 0, (), (), 0.0)
-            key = f"{row['key']}:{len(rest)}"  # each shrink of the group is its own event
+                self.store.clear_trio_seats(row.group_id)
+            plan = RoundPlan(row.slot, row.round_number, 0, (), (), 0.0)
+            key = f"{row.key}:{len(rest)}"  # each shrink of the group is its own event
             if len(rest) < 2:
-                self.store.drop_group(row["group_id"])
+                self.store.drop_group(row.group_id)
                 for alone in rest:
                     self._no_match(plan, alone, now, key=f"nomatch:{key}:{alone}")
                 continue
             counts = self.store.first_mover_counts()
             first = (
-                row["first_mover"]
-                if row["first_mover"] in rest
+                row.first_mover
+                if row.first_mover in rest
                 else min(rest, key=lambda e: (counts.get(e, 0), e))
             )
             message_id = make_msgid(idstring="intro", domain=self.config.bot.domain)
-            self.store.set_group_intro(row["group_id"], first, message_id)
+            self.store.set_group_intro(row.group_id, first, message_id)
             self._send_intro(plan, key, rest, first, message_id, now)
         if rows:
             log.info("withdrew %d queued intro(s) of a member who left", len(rows))

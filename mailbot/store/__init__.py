@@ -15,7 +15,7 @@ from mailbot.store.base import (
     stamp,
 )
 from mailbot.store.learnings import DigestRow, DigestStatus, FollowupRow, LearningQueries
-from mailbot.store.mail import MailQueries
+from mailbot.store.mail import MailQueries, OutboxRow, QueuedIntro
 from mailbot.store.members import HeldChange, MemberQueries, TokenRow
 from mailbot.store.privacy import PrivacyQueries
 from mailbot.store.rounds import GroupRow, RoundQueries, RoundRow
@@ -27,7 +27,7 @@ class SqliteStore(MemberQueries, RoundQueries, LearningQueries, MailQueries, Pri
 
 
 __all__ = [
-    "DigestRow", "DigestStatus", "FollowupRow", "GroupRow", "HeldChange", "OutgoingMail",
-    "QueuedMail", "RoundRow", "SqliteStore", "TokenRow", "hash_token", "migrations",
-    "replace_address", "stamp",
+    "DigestRow", "DigestStatus", "FollowupRow", "GroupRow", "HeldChange", "OutboxRow",
+    "OutgoingMail", "QueuedIntro", "QueuedMail", "RoundRow", "SqliteStore", "TokenRow",
+    "hash_token", "migrations", "replace_address", "stamp",
 ]  # fmt: skip

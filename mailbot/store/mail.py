@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +16,43 @@ from mailbot.store.base import (
     StoreBase,
     stamp,
 )
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """An email in the outbox, as bounces and rebuilt digests need it."""
+
+    id: int
+    kind: str
+    recipients: tuple[str, ...]
+    message_id: str
+
+
+@dataclass(frozen=True)
+class QueuedIntro:
+    """An intro (or a deferred copy of one) not yet handed to SMTP, with its group."""
+
+    outbox_id: int
+    key: str
+    copy_of: int | None  # set for a copy to one recipient the server deferred
+    recipients: tuple[str, ...]
+    message_id: str
+    group_id: int
+    first_mover: str
+    slot: str
+    round_number: int
+
+
+def _outbox(row: dict[str, Any]) -> OutboxRow:
+    return OutboxRow(int(row["id"]), row["kind"], tuple(json.loads(row["recipients"])),
+                     row["message_id"])  # fmt: skip
+
+
+def _intros(rows: Iterable[dict[str, Any]]) -> list[QueuedIntro]:
+    return [QueuedIntro(int(r["outbox_id"]), r["key"], r["copy_of"],
+                        tuple(json.loads(r["recipients"])), r["message_id"], int(r["group_id"]),
+                        r["first_mover"] or "", r["slot"], int(r["round_number"]))
+            for r in rows]  # fmt: skip
 
 
 class MailQueries(StoreBase):
@@ -185,12 +224,12 @@ class MailQueries(StoreBase):
             [stamp(now), refused or None, mail_id],
         )
 
-    def queued_intros_for(self, email: str) -> list[dict[str, Any]]:
+    def queued_intros_for(self, email: str) -> list[QueuedIntro]:
         """Intros to ``email`` not yet handed to SMTP, with their group."""
-        return list(
+        return _intros(
             self.db.query(
-                "select o.id as outbox_id, o.key, o.copy_of, g.id as group_id, g.number, "
-                "g.first_mover, "
+                "select o.id as outbox_id, o.key, o.copy_of, o.recipients, o.message_id, "
+                "g.id as group_id, g.first_mover, "
                 "r.slot, r.number as round_number from outbox o "
                 "join outbox_recipients x on x.outbox_id = o.id "
                 "join round_groups g on g.intro_message_id = o.message_id "
@@ -200,12 +239,12 @@ class MailQueries(StoreBase):
             )
         )
 
-    def queued_copies_naming(self, email: str) -> list[dict[str, Any]]:
+    def queued_copies_naming(self, email: str) -> list[QueuedIntro]:
         """Deferred copies of an intro, for someone else, of a group ``email`` was in."""
-        return list(
+        return _intros(
             self.db.query(
-                "select o.id as outbox_id, o.key, o.recipients, o.message_id, g.id as group_id, "
-                "g.first_mover, r.slot, r.number as round_number from outbox o "
+                "select o.id as outbox_id, o.key, o.copy_of, o.recipients, o.message_id, "
+                "g.id as group_id, g.first_mover, r.slot, r.number as round_number from outbox o "
                 "join round_groups g on g.intro_message_id = o.message_id "
                 "join rounds r on r.id = g.round_id "
                 "where o.kind = 'intro' and o.status = 'queued' and o.copy_of is not null "
@@ -258,15 +297,15 @@ class MailQueries(StoreBase):
     def is_our_message_id(self, message_id: str) -> bool:
         return bool(list(self.db.query("select 1 from outbox where message_id = ?", [message_id])))
 
-    def outbox_by_message_id(self, message_id: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("select id, kind, recipients from outbox where message_id = ?",
-                                  [message_id]))  # fmt: skip
-        return rows[0] if rows else None
+    def outbox_by_message_id(self, message_id: str) -> OutboxRow | None:
+        rows = list(self.db.query("select id, kind, recipients, message_id from outbox "
+                                  "where message_id = ?", [message_id]))  # fmt: skip
+        return _outbox(rows[0]) if rows else None
 
-    def outbox_by_return_token(self, token: str) -> dict[str, Any] | None:
-        rows = list(self.db.query(
-            "select id, kind, recipients from outbox where return_token = ?", [token]))  # fmt: skip
-        return rows[0] if rows else None
+    def outbox_by_return_token(self, token: str) -> OutboxRow | None:
+        rows = list(self.db.query("select id, kind, recipients, message_id from outbox "
+                                  "where return_token = ?", [token]))  # fmt: skip
+        return _outbox(rows[0]) if rows else None
 
     def recipients_sent_since(self, since: datetime) -> int:
         """Recipients of mail handed to SMTP since then: the global hourly cap counts these."""
@@ -275,14 +314,10 @@ class MailQueries(StoreBase):
             "where sent_at >= ?", [stamp(since)]))  # fmt: skip
         return int(row["n"])
 
-    def queued_digest_mail(self, digest_id: int) -> list[dict[str, Any]]:
-        return list(
-            self.db.query(
-                "select id, recipients, message_id from outbox where digest_id = ? "
-                "and status = 'queued'",
-                [digest_id],
-            )
-        )
+    def queued_digest_mail(self, digest_id: int) -> list[OutboxRow]:
+        rows = self.db.query("select id, kind, recipients, message_id from outbox "
+                             "where digest_id = ? and status = 'queued'", [digest_id])  # fmt: skip
+        return [_outbox(r) for r in rows]
 
     def replace_raw(self, mail_id: int, raw: bytes) -> None:
         self.db.execute("update outbox set raw = ? where id = ?", [raw, mail_id])
