@@ -126,14 +126,14 @@ class Learnings:
             # A bare "private" or "anonymous": it is about what they sent before.
             earlier = self.store.latest_unpublished_learning(followup.email)
             if earlier is not None:
-                self.store.set_visibility(earlier["id"], answer.visibility.value)
+                self.store.set_visibility(earlier.id, answer.visibility.value)
                 if answer.visibility == Visibility.anonymous:  # checked as public before
-                    gate = check_learning(earlier["text"] or "", names=names, anonymous=True,
+                    gate = check_learning(earlier.text, names=names, anonymous=True,
                                           allowed=(self.config.bot.address,))  # fmt: skip
                     if gate.held:
-                        self.store.hold_learning(earlier["id"], gate.held)
+                        self.store.hold_learning(earlier.id, gate.held)
                 context.update(changed=True)
-                return f"learning {earlier['id']} now {answer.visibility.value}", context
+                return f"learning {earlier.id} now {answer.visibility.value}", context
         if not answer.learning and not extracted.needs_review:
             return f"answer: met={answer.met}", context
         if extracted.needs_review and not answer.learning:

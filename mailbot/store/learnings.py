@@ -108,11 +108,9 @@ class LearningQueries(StoreBase):
         )
         return _followup(rows[0]) if rows else None
 
-    def latest_unpublished_learning(self, email: str) -> dict[str, Any] | None:
-        rows = list(self.db.query(
-            "select * from learnings where email = ? and digest_id is null order by id desc "
-            "limit 1", [email]))  # fmt: skip
-        return rows[0] if rows else None
+    def latest_unpublished_learning(self, email: str) -> Learning | None:
+        found = self._learnings_for_digest("l.email = ? and l.digest_id is null", [email])
+        return found[-1] if found else None
 
     def release_learning(self, learning_id: int, text: str | None) -> bool:
         """An organiser read a flagged learning: publish it (with their text, if given)."""
