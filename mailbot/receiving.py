@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
 import logging
 import sqlite3
 from collections import Counter
@@ -135,21 +134,19 @@ class InboxRunner:
     def _in_hand(self, batch: list[InboundItem]) -> None:
         """Note the batch being handled, so that if the process dies on a message (out of
         memory, a crash in C code, the OOM killer) the next poll knows which one it was."""
-        value = [[i.mailbox, i.uidvalidity, i.uid] for i in batch]
         with self.store.atomic():
-            self.store.set_setting("poll_in_hand", json.dumps(value))
+            self.store.set_in_hand([(i.mailbox, i.uidvalidity, i.uid) for i in batch])
 
     def _not_in_hand(self, item: InboundItem) -> None:
-        batch = json.loads(self.store.setting("poll_in_hand") or "[]")
-        rest = [k for k in batch if k != [item.mailbox, item.uidvalidity, item.uid]]
-        self.store.set_setting("poll_in_hand", json.dumps(rest))
+        done = (item.mailbox, item.uidvalidity, item.uid)
+        self.store.set_in_hand([k for k in self.store.in_hand() if k != done])
 
     def _blame_the_message_in_hand(self) -> None:
         """After a poll died mid-batch, the first message of the batch without a record is the
         one it died on: count that as a failed attempt, so a message that kills the process
         every time is set aside after ``failed_attempts`` tries instead of killing it forever.
         (Killed for another reason, an innocent message loses one try of several.)"""
-        batch = json.loads(self.store.setting("poll_in_hand") or "[]")
+        batch = self.store.in_hand()
         if self.store_trouble is not None:
             batch = []  # the database stopped us, not a message: nobody is blamed
         suspect = next((k for k in batch if self.store.inbound_outcome(*k) is None), None)
@@ -158,7 +155,7 @@ class InboxRunner:
                 reason = "processing stopped part-way: the process died or was killed"
                 mailbox, uidvalidity, uid = suspect
                 self.store.record_failure(mailbox, uidvalidity, uid, "", reason, self.clock.now())
-            self.store.set_setting("poll_in_hand", "[]")
+            self.store.set_in_hand([])
 
     def erase_forgotten(self, inbox: Inbox) -> None:
         """Delete filed mail from people who asked us to forget them (after the commit that

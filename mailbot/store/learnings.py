@@ -159,6 +159,7 @@ class LearningQueries(StoreBase):
         return int(table.last_pk)
 
     def learnings(self) -> list[dict[str, Any]]:
+        """Every learning as stored: a plain view for inspection (tests, support)."""
         return list(self.db.query("select * from learnings order by id"))
 
     def unpublished_learnings(self) -> list[Learning]:

@@ -129,6 +129,14 @@ class MailQueries(StoreBase):
             }
         )
 
+    # The batch being handled: (mailbox, UIDVALIDITY, UID) of each message in it.
+
+    def in_hand(self) -> list[tuple[str, int, str]]:
+        return [(m, int(v), str(u)) for m, v, u in json.loads(self.setting("poll_in_hand") or "[]")]
+
+    def set_in_hand(self, keys: list[tuple[str, int, str]]) -> None:
+        self.set_setting("poll_in_hand", json.dumps([list(k) for k in keys]))
+
     def enqueue(self, mail: OutgoingMail, now: datetime) -> bool:
         """Queue a message once per key; False when that key was queued before."""
         if list(self.db.query("select 1 from outbox where key = ?", [mail.key])):
@@ -287,6 +295,7 @@ class MailQueries(StoreBase):
         )
 
     def outbox_rows(self) -> list[dict[str, Any]]:
+        """The outbox without bodies: a plain view for inspection (tests, support)."""
         return list(
             self.db.query(
                 "select id, key, kind, recipients, message_id, status, attempts, last_error "

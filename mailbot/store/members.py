@@ -83,6 +83,7 @@ class MemberQueries(StoreBase):
             self.db.table("members").update(member.email, row)
 
     def members(self) -> list[dict[str, Any]]:
+        """Every member's row as stored: the plain view `mailbot members` prints."""
         return list(self.db.query("select * from members order by state, email"))
 
     def members_to_resume(self, today: date) -> list[Member]:
