@@ -20,11 +20,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from mailbot.alerts import alert_admins
 from mailbot.clock import Clock
 from mailbot.config import Config
 from mailbot.core.bounces import parse_bounce
 from mailbot.core.membership import State
+from mailbot.mailer import alert_admins
 from mailbot.render import Renderer
 from mailbot.store import SqliteStore
 

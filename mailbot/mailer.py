@@ -1,18 +1,25 @@
 """Queue one outgoing email: render's headers around the text, a row in the outbox.
 
 Every email mailbot sends goes through here, so each has the same robot and list headers
-and a unique key per event (a second trigger with the same key queues nothing).
+and a unique key per event (a second trigger with the same key queues nothing). Answers to
+people's own mail come through `mailbot.answers` (the per-address reply limits); alerts to
+the admins through `alert_admins` below (at most ``ALERTS_PER_DAY`` to each admin), so a
+flood of bad mail cannot flood them.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 from email.utils import make_msgid
+from typing import Any
 
-from mailbot.config import BotConfig
-from mailbot.render import Envelope, Rendered, compose
+from mailbot.config import BotConfig, Config
+from mailbot.render import Envelope, Rendered, Renderer, compose
 from mailbot.store import OutgoingMail, SqliteStore
+
+log = logging.getLogger("mailbot.alerts")  # the log lines organisers know, unchanged
 
 
 def queue_email(
@@ -71,3 +78,26 @@ def return_path(address: str, token: str) -> str:
         return address
     local, _, domain = address.rpartition("@")
     return f"{local}+bounces-{token}@{domain}"
+
+
+ALERTS_PER_DAY = 20
+
+
+def alert_admins(config: Config, store: SqliteStore, renderer: Renderer, key: str,
+                 template: str, context: dict[str, Any], now: datetime,
+                 about: str = "") -> int:  # fmt: skip
+    """Queue ``template`` to every admin under ``key``; returns how many were queued.
+    ``about``: the person it concerns, so that forgetting them withdraws it."""
+    bot = config.bot
+    view = {"bot": bot.view, **context}
+    rendered = renderer.render(template, view)
+    queued = 0
+    for admin in bot.admins:
+        if store.mail_count(admin, now - timedelta(days=1), ("admin",)) >= ALERTS_PER_DAY:
+            log.warning("not alerting %s about %s: %d alerts today already", admin, key,
+                        ALERTS_PER_DAY)  # fmt: skip
+            continue
+        queue_email(store, bot, f"{key}:{admin}", "admin-alert", [("", admin)], rendered, now,
+                    topic="admin", about=about)  # fmt: skip
+        queued += 1
+    return queued

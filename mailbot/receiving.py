@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.parser import BytesHeaderParser
 
-from mailbot.alerts import alert_admins
 from mailbot.clock import Clock
 from mailbot.config import Config
 from mailbot.core.headers import header_text as _header
 from mailbot.core.headers import sender_address as _from_address
 from mailbot.faults import checkpoint
 from mailbot.inbox import InboundItem, Inbox
+from mailbot.mailer import alert_admins
 from mailbot.render import Renderer
 from mailbot.store import SqliteStore, stamp
 

@@ -587,7 +587,7 @@ def test_a_phone_number_reaches_only_the_persons_own_group(tmp_path):
 
 def test_forgetting_ann_never_touches_joanns_mail(tmp_path):
     """Outbox keys and alerts are matched by the whole address, never a substring."""
-    from mailbot.alerts import alert_admins
+    from mailbot.mailer import alert_admins
     from mailbot.render import Renderer
 
     world = make_world(tmp_path)
