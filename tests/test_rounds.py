@@ -217,9 +217,8 @@ def test_the_first_move_rotates(world):
 
 def test_three_unanswered_follow_ups_pause_kindly_before_the_next_round(world):
     add(world, 3)
-    world.store.db.execute(
-        "update members set missed_followups = 3 where email = 'anne@example.org'"
-    )
+    for _ in range(3):  # three follow-ups asked, none answered
+        world.store.count_unanswered("anne@example.org")
     plan = world.rounds.run("r1")
     assert "anne@example.org" not in {e for g in plan.groups for e in g}
     assert world.state("anne@example.org") == "paused"
@@ -288,9 +287,8 @@ def test_a_plan_made_ahead_is_the_round_that_runs(tmp_path):
     bob = world.store.get_member("bob@example.net")
     world.store.save_member(replace(bob, state=State.paused, paused_until=date(2026, 11, 2)),
                             world.clock.now())  # fmt: skip
-    world.store.db.execute(
-        "update members set missed_followups = 3 where email = 'anne@example.org'"
-    )
+    for _ in range(3):  # three follow-ups asked, none answered
+        world.store.count_unanswered("anne@example.org")
     ahead = rounds.plan("manual", ahead=True)
     assert ahead.resumed == ("bob@example.net",) and ahead.quieted == ("anne@example.org",)
     world.service.resume_due()
