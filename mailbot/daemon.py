@@ -13,8 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from imapclient.exceptions import IMAPClientError
+
 from mailbot.app import App
 from mailbot.errors import MailbotError
+
+IMAP_ERRORS = (IMAPClientError,)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,8 @@ class Daemon:
         self.monotonic = monotonic
         self.poll_failures = 0
         self.next_poll = 0.0
+        self.last_poll: tuple[int, int] | None = None  # (UIDVALIDITY, UIDNEXT) at its start
+        self.idle = True  # until the server shows it has no IDLE
 
     def cycle(self) -> None:
         """Poll, run what is due, send. A database that cannot be written (locked by a backup,
@@ -96,7 +102,9 @@ class Daemon:
         try:
             inbox = self.app.open_inbox()
             try:
+                since = (getattr(inbox, "uidvalidity", 0), getattr(inbox, "uidnext", 0))
                 report = self.app.service.poll(inbox, self.stop.is_set)
+                self.last_poll = since if hasattr(inbox, "wait") else None
             finally:
                 inbox.close()
         except MailbotError as exc:
@@ -125,11 +133,35 @@ class Daemon:
                 self.cycle()
                 if once:
                     break
-                self.stop.wait(self.app.config.daemon.poll_interval)
+                self.wait()
         finally:
             self._restore_signals(previous)
             held.release()
         log.info("stopped")
+
+    def wait(self) -> None:
+        """Until the next cycle: in IMAP IDLE when the server offers it, so new mail is acted
+        on within a second or two, else (or after IDLE broke) for ``poll_interval``."""
+        interval = self.app.config.daemon.poll_interval
+        started = self.monotonic()
+        if self.idle and self.last_poll is not None and started >= self.next_poll:
+            try:
+                inbox = self.app.open_inbox()
+                try:
+                    found = inbox.wait(self.last_poll, interval, self.stop.is_set)  # type: ignore[attr-defined]
+                finally:
+                    inbox.close()
+            except (MailbotError, OSError, *IMAP_ERRORS) as exc:
+                log.warning("IDLE failed, waiting %s s instead: %s", interval, exc)
+                found = False
+                self.stop.wait(max(0.0, interval - (self.monotonic() - started)))
+                return
+            if found is None:
+                log.info("the IMAP server offers no IDLE: checking every %s s", interval)
+                self.idle = False
+            else:
+                return
+        self.stop.wait(max(0.0, interval - (self.monotonic() - started)))
 
     def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():

@@ -11,7 +11,8 @@ import email.policy
 import logging
 import os
 import ssl
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -28,6 +29,7 @@ from mailbot.oauth import TokenError
 
 log = logging.getLogger(__name__)
 
+IDLE_MAX_SECONDS = 29 * 60  # RFC 2177: servers may drop an IDLE after 30 minutes
 DONE_FLAG = "$MailbotDone"
 FAILED_FLAG = "$MailbotFailed"
 
@@ -88,6 +90,7 @@ class ImapInbox:
         self.config = config
         self.client = self._connect()
         self.uidvalidity = 0
+        self.uidnext = 0  # at SELECT: mail arriving later gets this UID or a higher one
         self._select()
 
     def _connect(self) -> IMAPClient:
@@ -125,6 +128,7 @@ class ImapInbox:
         try:
             info = self.client.select_folder(self.config.folder)
             self.uidvalidity = int(info.get(b"UIDVALIDITY", 0))
+            self.uidnext = int(info.get(b"UIDNEXT", 0))
             if self.config.after == After.move:
                 for folder in (self.config.processed_folder, self.config.failed_folder):
                     if not self.client.folder_exists(folder):
@@ -136,15 +140,45 @@ class ImapInbox:
     def mailbox(self) -> str:
         return f"imap:{self.config.username}@{self.config.host}/{self.config.folder}"
 
+    def wait(self, since: tuple[int, int], seconds: float,
+             should_stop: Callable[[], bool]) -> bool | None:  # fmt: skip
+        """Wait in IMAP IDLE for new mail, up to `seconds` (at most 29 minutes, the limit
+        servers allow); True when there is mail to fetch, False when the time ran out, None
+        when the server offers no IDLE (the caller then polls). `since` is (UIDVALIDITY,
+        UIDNEXT) as the last poll saw them: mail that arrived after that poll began but
+        before this IDLE is found by a search first, so none waits a whole interval."""
+        if b"IDLE" not in self.client.capabilities():
+            return None
+        uidvalidity, uidnext = since
+        if uidvalidity != self.uidvalidity:
+            return True  # renumbered: the next poll sorts it out
+        criteria = ["UID", f"{max(uidnext, 1)}:*", *self._criteria()]
+        if any(uid >= uidnext for uid in self.client.search(criteria)):  # n:* always has one
+            return True
+        self.client.idle()
+        try:
+            deadline = time.monotonic() + min(seconds, IDLE_MAX_SECONDS)
+            while not should_stop():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                responses = self.client.idle_check(timeout=min(1.0, left))
+                if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                    return True
+            return False
+        finally:
+            self.client.idle_done()
+
     def count(self) -> int:
         return len(self._search())
 
-    def _search(self) -> list[int]:
+    def _criteria(self) -> list[str]:
         if self.config.after == After.flag:
-            criteria = ["NOT", "DELETED", "UNKEYWORD", DONE_FLAG, "UNKEYWORD", FAILED_FLAG]
-        else:
-            criteria = ["NOT", "DELETED"]
-        return sorted(self.client.search(criteria))
+            return ["NOT", "DELETED", "UNKEYWORD", DONE_FLAG, "UNKEYWORD", FAILED_FLAG]
+        return ["NOT", "DELETED"]
+
+    def _search(self) -> list[int]:
+        return sorted(self.client.search(self._criteria()))
 
     def batches(self, size: int, max_bytes: int) -> Iterator[list[InboundItem]]:
         try:
