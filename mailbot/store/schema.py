@@ -263,3 +263,12 @@ def m010_mail_references(db: sqlite_utils.Database) -> None:
                "= outbox.message_id and o.id < outbox.id) where instr(key, ':retry:')")  # fmt: skip
     db.table("outbox").create_index(["digest_id"])
 
+
+@migrations()
+def m011_due_mail_in_order(db: sqlite_utils.Database) -> None:
+    # The sender takes due mail oldest first, 500 at a time: walking (status, id) stops at
+    # 500 instead of sorting every due row (150,000 queued: 27 ms a call, now 5 ms,
+    # benchmarks/due_mail.py). The (status, next_attempt_at) index made the
+    # planner sort; nothing else used it.
+    db.table("outbox").create_index(["status", "id"])
+    db.execute("drop index if exists idx_outbox_status_next_attempt_at")
