@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailbot.core import markers
 from mailbot.core.privacy import check_learning
@@ -276,3 +278,19 @@ def test_gate_allows_dates_and_year_ranges():
 @pytest.mark.parametrize("closing", ["J.", "—AB", "Bernie x"])
 def test_initials_and_kisses_are_closings(closing):
     assert strip_closing(f"Maps help a lot.\n\n{closing}")[0] == "Maps help a lot."
+
+
+@pytest.mark.parametrize("code", [
+    "lmvz2vyauj4dazp5qq5ll2o4", "llaqjh2zrflv2qq6toaqetnr", "qqaqjh2zrflv2qq6toaqetnr",
+    "heyaqjh2zrflv2qq6toaqetn", "abchtc2zrflv2aol6toaqetn", "pixelaqjh2zrflv2edison2a",
+])  # fmt: skip
+def test_a_confirmation_code_is_never_read_as_a_device_footer(code):
+    """A code holding "qq", "hey" or "htc" (mail apps and phone makers) stays a command."""
+    assert command_lines(f"confirm {code}") == [f"confirm {code}"]
+    assert command_lines(f"Confirm {code}\n\nSent from my iPhone") == [f"Confirm {code}"]
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz234567", min_size=24, max_size=24))
+@settings(max_examples=300, derandomize=True)
+def test_no_code_is_a_footer(code):
+    assert command_lines(f"confirm {code}") == [f"confirm {code}"]

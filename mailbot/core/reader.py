@@ -134,7 +134,9 @@ _LABEL = re.compile(rf"^[*_]*\s*(?P<label>[^\W\d_][\w.'’-]*(?:\s+[\w.'’-]+){
 _FOOTER = re.compile(rf"^(?:{m.union(m.FOOTERS)})$", _I)  # and it names a device or app
 _POSSESSIVE = re.compile(rf"(?<!\w)(?:{m.union(m.POSSESSIVES)})(?!\w)", _I)
 _CORPORATE_FOOTER = re.compile(rf"^(?:{m.union(m.CORPORATE_FOOTERS)})$", _I)
-_DEVICE = re.compile(rf"(?:{m.union(m.DEVICES)})", _I)
+# A device or app named as a word (in lower case; "发自我的iphone" and "iphoneから" too),
+# never inside one: "qq" or "hey" in a confirmation code ("confirm p5qq5…") is no footer.
+_DEVICE = re.compile(rf"(?<![a-z0-9])(?:{m.union(m.DEVICES)})(?![a-z0-9])")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _URL = re.compile(r"<?https?://[^\s>]*>?")
 _FENCE = re.compile(r"^(?:```|~~~)")
@@ -286,7 +288,7 @@ def _is_footer(line: str) -> bool:
     if _CORPORATE_FOOTER.match(plain):
         return True
     return bool(_FOOTER.match(plain)) and bool(
-        _DEVICE.search(plain) or _POSSESSIVE.search(plain)
+        _DEVICE.search(plain.lower()) or _POSSESSIVE.search(plain)
     )  # "Lähetetty raportti tiimille" is prose: a footer names a device, or says "my"
 
 
@@ -297,7 +299,7 @@ def _is_device_line(line: str) -> bool:
         return False
     if "," in plain:
         return False
-    if ":" in plain or _FIRST_PERSON.match(plain) or not _DEVICE.search(plain):
+    if ":" in plain or _FIRST_PERSON.match(plain) or not _DEVICE.search(plain.lower()):
         return False
     return not re.search(r"\b(?:use|uses|using|used|like|love|prefer|tried|switch)", plain, _I)
 
