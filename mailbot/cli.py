@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +16,17 @@ from mailbot import __version__
 from mailbot.app import App, build_app
 from mailbot.config import Config, find_config_path, load_config
 from mailbot.errors import MailbotError
+from mailbot.progress import Progress, progress_bar
 from mailbot.tables import MEMBER_COLUMNS, format_members
 
 
 class Context:
     def __init__(self, config_path: str | None = None):
         self.config_path = config_path
+
+    def progress(self, label: str) -> AbstractContextManager[Progress]:
+        """A bar on the terminal for a long job; none with -q, under cron or in a pipe."""
+        return progress_bar(label, quiet=logging.getLogger().level >= logging.WARNING)
 
     def config(self) -> Config:
         return load_config(find_config_path(self.config_path))
@@ -202,7 +207,8 @@ def pair(ctx: Context, dry_run: bool, fmt: str, seed: int | None, force: bool) -
                 raise MailbotError(f"{recent}, less than half a cadence ago; "
                                    "use --force to run another round now")  # fmt: skip
             app.service.resume_due()  # pauses that ended today count for this round
-            found = app.rounds.run(slot, seed)
+            with ctx.progress("queueing intros") as progress:
+                found = app.rounds.run(slot, seed, progress)
             if found is None:
                 raise MailbotError("a round started this very second; try again")
             plan = found
@@ -242,7 +248,8 @@ def pair(ctx: Context, dry_run: bool, fmt: str, seed: int | None, force: bool) -
 def followup(ctx: Context) -> None:
     """Send the latest round's follow-ups now ("how did it go?"), unless already sent."""
     with ctx.app() as app:
-        count = app.learnings.follow_up_latest()
+        with ctx.progress("queueing follow-ups") as progress:
+            count = app.learnings.follow_up_latest(progress)
     if count:
         click.echo(f"queued {count} follow-up(s); `mailbot send` or `run` delivers them")
     else:
@@ -283,7 +290,8 @@ def digest(ctx: Context, preview: bool, html_file: Path | None, force: bool) -> 
         content = digests.build()
         if not content.items and not content.groups and not force:
             raise MailbotError("nothing new since the last digest; use --force to send anyway")
-        digest_id = digests.start()
+        with ctx.progress("queueing the digest") as progress:
+            digest_id = digests.start(progress)
         status = app.store.digest(digest_id).status
     if status == "preview":
         click.echo("digest sent to the admins for approval (reply approve / drop N)")
@@ -350,7 +358,8 @@ def import_members(ctx: Context, csv_file: Path, confirmed: bool) -> None:
             for problem in problems:
                 click.echo(f"{csv_file}: {problem}", err=True)
             raise MailbotError(f"nothing imported: {len(problems)} problem(s) in {csv_file}")
-        added, skipped = app.service.import_members(rows, confirmed)
+        with ctx.progress("importing") as progress:
+            added, skipped = app.service.import_members(rows, confirmed, progress)
     state = "active" if confirmed else "pending (confirmation emails queued)"
     click.echo(
         f"imported {len(added)} member(s) as {state}; "

@@ -20,6 +20,7 @@ from mailbot.core.digest import CHART_ROUNDS, Digest, build_digest, publishable
 from mailbot.core.schedule import Cadence, due_slot
 from mailbot.faults import checkpoint
 from mailbot.mailer import queue_email
+from mailbot.progress import Progress, no_progress
 from mailbot.render import Envelope, Rendered, Renderer, compose
 from mailbot.store import DigestRow, DigestStatus, SqliteStore, stamp
 
@@ -106,7 +107,7 @@ class Digests:
         """A digest sent to the admins and not yet approved, if any."""
         return next((d for d in self.store.digests() if d.status == DigestStatus.preview), None)
 
-    def start(self) -> int:
+    def start(self, progress: Progress = no_progress) -> int:
         """Make the next digest: a preview for the admins, or straight to the readers.
 
         The preview's numbered list is stored with the digest: ``drop N`` and ``approve``
@@ -130,7 +131,7 @@ class Digests:
             if moderated:
                 self._preview(digest_id, digest, preview_id, now)
             else:
-                self._send(digest_id, now)
+                self._send(digest_id, now, progress)
             checkpoint("digest.before_commit")
         checkpoint("digest.after_commit")
         return digest_id
@@ -183,12 +184,13 @@ class Digests:
         self._queue(f"digest-preview:{digest_id}", "digest-preview", admins, rendered, now,
                     message_id)  # fmt: skip
 
-    def _send(self, digest_id: int, now: datetime) -> int:
+    def _send(self, digest_id: int, now: datetime, progress: Progress = no_progress) -> int:
         row = self.store.digest(digest_id)
         digest = self.build(row)
         rendered = self._renders(digest)
         readers = self.store.digest_recipients()
-        for member in readers:
+        for done, member in enumerate(readers, 1):
+            progress(done, len(readers))
             # Unsubscribing from the digest should stop the digest, not the membership.
             unsubscribe = "digest off" if member.pairing else "leave"
             queue_email(self.store, self.config.bot, f"digest:{digest_id}:{member.email}",

@@ -28,6 +28,7 @@ from mailbot.core.privacy import check_learning
 from mailbot.core.replies import extract_learning
 from mailbot.faults import checkpoint
 from mailbot.mailer import queue_email
+from mailbot.progress import Progress, no_progress
 from mailbot.render import Renderer
 from mailbot.store import FollowupRow, GroupRow, RoundRow, SqliteStore
 
@@ -53,18 +54,20 @@ class Learnings:
         """Follow-ups for every round whose time has come; returns how many were queued."""
         return sum(self._follow_up(r) for r in self.store.rounds_to_follow_up(self.clock.now()))
 
-    def follow_up_latest(self) -> int:
+    def follow_up_latest(self, progress: Progress = no_progress) -> int:
         """``mailbot followup``: the latest round's follow-ups now, unless already sent."""
         latest = self.store.latest_round()
         if latest is None or latest.followed_up:
             return 0
-        return self._follow_up(latest)
+        return self._follow_up(latest, progress)
 
-    def _follow_up(self, round_row: RoundRow) -> int:
+    def _follow_up(self, round_row: RoundRow, progress: Progress = no_progress) -> int:
         now = self.clock.now()
         count = 0
         with self.store.atomic():
-            for group in self.store.groups_of_round(round_row.id):
+            groups = self.store.groups_of_round(round_row.id)
+            total = sum(len(g.members) for g in groups)
+            for group in groups:
                 members = [self.store.get_member(e) for e in group.members]
                 for member in members:
                     if member is None or member.state == State.left:
@@ -72,6 +75,7 @@ class Learnings:
                     others = [m for m in members if m is not None and m.email != member.email]
                     self._ask(round_row, group, member, others, now)
                     count += 1
+                    progress(count, total)
             self.store.mark_followed_up(round_row.id, now)
             checkpoint("followup.before_commit")
         checkpoint("followup.after_commit")

@@ -23,6 +23,7 @@ from mailbot.core.pairing import Candidate, make_groups
 from mailbot.core.schedule import Cadence, due_slot, next_slot
 from mailbot.faults import checkpoint
 from mailbot.mailer import queue_email
+from mailbot.progress import Progress, no_progress
 from mailbot.render import Renderer
 from mailbot.store import SqliteStore, stamp
 
@@ -116,7 +117,8 @@ class Rounds:
             return None
         return self.run(slot.isoformat(timespec="minutes"))
 
-    def run(self, slot: str, seed: int | None = None) -> RoundPlan | None:
+    def run(self, slot: str, seed: int | None = None,
+            progress: Progress = no_progress) -> RoundPlan | None:  # fmt: skip
         """Run the round for ``slot``; None when that slot already has one."""
         now = self.clock.now()
         with self.store.atomic():
@@ -142,6 +144,7 @@ class Rounds:
                 # Whoever has been asked to make the first move least often is asked now.
                 first = min(sorted(group), key=lambda e: (movers.get(e, 0), rng.random()))
                 self._intro(round_id, plan, number, group, first, now)
+                progress(number, len(plan.groups))
             for email in plan.unmatched:
                 self._no_match(plan, email, now)
             self._count_down(plan, now)

@@ -55,6 +55,7 @@ from mailbot.faults import checkpoint
 from mailbot.inbox import InboundItem, Inbox
 from mailbot.learnings import Learnings
 from mailbot.outbox import Transport
+from mailbot.progress import Progress, no_progress
 from mailbot.receiving import InboxRunner, PollReport, Result
 from mailbot.render import Renderer
 from mailbot.rounds import Rounds
@@ -474,7 +475,9 @@ class Service:
 
     # --- scheduled -----------------------------------------------------------------------
 
-    def import_members(self, rows: list[RosterRow], confirmed: bool) -> tuple[list[str], list[str]]:
+    def import_members(
+        self, rows: list[RosterRow], confirmed: bool, progress: Progress = no_progress
+    ) -> tuple[list[str], list[str]]:
         """Add people from a spreadsheet in one transaction; existing members are left alone.
 
         Without ``confirmed`` each gets the usual confirmation email, saying the organisers
@@ -487,6 +490,7 @@ class Service:
             for row in rows:
                 if self.store.get_member(row.email) is not None:
                     skipped.append(row.email)  # people who left rejoin by email, not by list
+                    progress(len(added) + len(skipped), len(rows))
                     continue
                 state = State.active if confirmed else State.pending
                 profile: dict[str, Any] = {"org": default_org(row.email), **dict(row.profile)}
@@ -500,6 +504,7 @@ class Service:
                         key, row.email, member, Outcome("confirm"), ("", ""), now, imported=True
                     )
                 added.append(row.email)
+                progress(len(added) + len(skipped), len(rows))
         return added, skipped
 
     def resume_due(self) -> int:
