@@ -15,7 +15,7 @@ import secrets
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
 
@@ -293,7 +293,7 @@ class Answers:
     def context(
         self, member: Member | None, sender: str, now: datetime, **extra: Any
     ) -> dict[str, Any]:
-        today = self._today(now)
+        today = self.config.local_date(now)
         context: dict[str, Any] = {
             "bot": self.config.bot.view,
             "member": view(member, sender),
@@ -313,8 +313,6 @@ class Answers:
         context.update(extra)
         return context
 
-    def _today(self, now: datetime) -> date:
-        return now.astimezone(self.config.tz).date()
 
 
 LAST_REPLY_NOTE = (

@@ -71,7 +71,7 @@ class Bounces:
         if member is None or member.state == State.left:
             return
         limits = self.config.limits
-        today = now.astimezone(self.config.tz).date()
+        today = self.config.local_date(now)
         if not self.store.add_bounce(address, now, today.isoformat(), status, diagnostic,
                                      outbox_id, source):  # fmt: skip
             return

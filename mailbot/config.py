@@ -13,6 +13,7 @@ import shlex
 import tomllib
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from types import SimpleNamespace
@@ -231,6 +232,10 @@ class Config:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.bot.timezone)
+
+    def local_date(self, moment: datetime) -> date:
+        """The day it is at `moment` where the organisers are (``[bot] timezone``)."""
+        return moment.astimezone(self.tz).date()
 
 
 def find_config_path(option: str | None, environ: Mapping[str, str] = os.environ) -> Path:

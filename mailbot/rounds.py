@@ -80,8 +80,7 @@ class Rounds:
         resumed: list[Member] = []
         quiet: set[str] = set()
         if ahead:
-            resumed = self.store.members_to_resume(self.clock.now().astimezone(self.config.tz)
-                                                   .date())  # fmt: skip
+            resumed = self.store.members_to_resume(self.config.local_date(self.clock.now()))
             quiet = {m.email for m in self.store.unresponsive(MISSED_FOLLOWUPS_LIMIT)}
         members = [
             m

@@ -14,7 +14,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -376,7 +376,7 @@ class Service:
         if command.verb == Verb.confirm:
             token_row = self.store.token_by_code(command.token) if command.token else reply_token
             check = self._check_token(token_row, sender, now)
-        outcome = decide(member, command, self._today(now), check)
+        outcome = decide(member, command, self.config.local_date(now), check)
         if outcome.use_token and token_row:
             self.store.use_token(token_row.token_hash, now)
         if member is not None and outcome.skip_next is not None:
@@ -469,8 +469,6 @@ class Service:
     # --- replies ---------------------------------------------------------------------------
 
 
-    def _today(self, now: datetime) -> date:
-        return now.astimezone(self.config.tz).date()
 
 
     # --- scheduled -----------------------------------------------------------------------
@@ -511,7 +509,7 @@ class Service:
         """Members whose ``pause until`` date has come are back in, with a short notice."""
         now = self.clock.now()
         count = 0
-        for member in self.store.members_to_resume(self._today(now)):
+        for member in self.store.members_to_resume(self.config.local_date(now)):
             with self.store.atomic():
                 back = replace(member, state=State.active, paused_until=None, pause_rounds=None)
                 self.store.save_member(back, now)
