@@ -18,8 +18,6 @@ from imapclient.exceptions import IMAPClientError
 from mailbot.app import App
 from mailbot.errors import MailbotError
 
-IMAP_ERRORS = (IMAPClientError,)
-
 log = logging.getLogger(__name__)
 
 
@@ -145,23 +143,26 @@ class Daemon:
         interval = self.app.config.daemon.poll_interval
         started = self.monotonic()
         if self.idle and self.last_poll is not None and started >= self.next_poll:
-            try:
-                inbox = self.app.open_inbox()
-                try:
-                    found = inbox.wait(self.last_poll, interval, self.stop.is_set)  # type: ignore[attr-defined]
-                finally:
-                    inbox.close()
-            except (MailbotError, OSError, *IMAP_ERRORS) as exc:
-                log.warning("IDLE failed, waiting %s s instead: %s", interval, exc)
-                found = False
-                self.stop.wait(max(0.0, interval - (self.monotonic() - started)))
-                return
-            if found is None:
-                log.info("the IMAP server offers no IDLE: checking every %s s", interval)
-                self.idle = False
-            else:
+            if self._idle(self.last_poll, interval):
                 return
         self.stop.wait(max(0.0, interval - (self.monotonic() - started)))
+
+    def _idle(self, since: tuple[int, int], interval: float) -> bool:
+        """Wait in IDLE; False when the caller should sleep instead (no IDLE, or it broke)."""
+        try:
+            inbox = self.app.open_inbox()
+            try:
+                found = inbox.wait(since, interval, self.stop.is_set)  # type: ignore[attr-defined]
+            finally:
+                inbox.close()
+        except (MailbotError, OSError, IMAPClientError) as exc:
+            log.warning("IDLE failed, waiting %s s instead: %s", interval, exc)
+            return False
+        if found is None:
+            log.info("the IMAP server offers no IDLE: checking every %s s", interval)
+            self.idle = False
+            return False
+        return True
 
     def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
