@@ -65,10 +65,9 @@ def run_demo(directory: Path, port: int, serve: bool, echo: Echo, fresh: bool = 
     A folder with a previous demo's data is left alone unless `fresh`; the mail server
     starts before anything is deleted, so a busy port costs nothing."""
     with DemoFolder(directory) as folder:
-        folder.check_reusable(fresh)
+        deleted = folder.check_reusable(fresh)
         hint = "try --port 2525, or --port 0 for any free port"
         with EmbeddedSmtp(directory / "mail", "127.0.0.1", port, busy_hint=hint) as server:
-            deleted = folder.contents()
             folder.clear()
             if deleted:
                 echo(f"Deleted the previous demo in {directory} ({deleted}).")
@@ -125,8 +124,8 @@ class DemoFolder:
     def __exit__(self, *exc: object) -> None:
         self.lock.release()
 
-    def check_reusable(self, fresh: bool) -> None:
-        """A previous demo's data is deleted only when asked to, naming what goes."""
+    def check_reusable(self, fresh: bool) -> str:
+        """What a previous demo left here ("" if nothing); it is deleted only when asked to."""
         held = self.contents()
         if held and not fresh:
             again = os.environ.get("MAILBOT_DEMO_COMMAND", "mailbot demo")
@@ -134,6 +133,7 @@ class DemoFolder:
                 f"{self.directory} holds the last demo ({held}). `{again} --fresh` deletes "
                 f"it and starts again; `{admin_command(self.directory)} run` serves it as it is"
             )
+        return held
 
     def contents(self) -> str:
         found = []
@@ -169,10 +169,7 @@ def _count_members(database: Path) -> int | str:
 def admin_command(directory: Path) -> str:
     """The exact command line that runs admin commands against this demo, as typed here:
     ``.venv/bin/mailbot`` when that is how the demo ran and `mailbot` is not on PATH."""
-    config = Path(os.path.relpath(directory / "mailbot.toml"))
-    if str(config).startswith(".."):
-        config = (directory / "mailbot.toml").resolve()
-    return f"{mailbot_program()} --config {shlex.quote(str(config))}"
+    return f"{mailbot_program()} --config {_shown_path(directory / 'mailbot.toml')}"
 
 
 def mailbot_program() -> str:
@@ -182,14 +179,13 @@ def mailbot_program() -> str:
     on_path = shutil.which("mailbot")
     if on_path and Path(on_path).resolve() == program.resolve():
         return "mailbot"
-    shown = os.path.relpath(program)
-    return shlex.quote(shown if not shown.startswith("..") else str(program.resolve()))
+    return _shown_path(program)
 
 
 def _shown_path(path: Path) -> str:
-    """A path as short as it can be typed from here."""
+    """A path as short as it can be typed from here: relative below here, else absolute."""
     relative = os.path.relpath(path)
-    return shlex.quote(relative if not relative.startswith("..") else str(path))
+    return shlex.quote(relative if not relative.startswith("..") else os.path.abspath(path))
 
 
 def _serve(app: App, server: EmbeddedSmtp, directory: Path, echo: Echo) -> None:

@@ -22,23 +22,34 @@ def no_progress(done: int, total: int) -> None:
     """For callers nobody watches (the daemon, tests)."""
 
 
+class _Bar:
+    """A click progress bar on stderr, made at the first report, when the total is known."""
+
+    def __init__(self, label: str, quiet: bool):
+        self.label = label
+        self.quiet = quiet
+        self.bar: Any = None
+        self.shown = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet or total < SHOWN_FROM or not sys.stderr.isatty():
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.shown)
+        self.shown = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
 @contextmanager
 def progress_bar(label: str, quiet: bool = False) -> Iterator[Progress]:
     """A `Progress` that draws a bar on stderr, when stderr is a terminal and not `quiet`."""
-    bar: list[Any] = []  # made at the first report, when the total is known
-    shown = [0]
-
-    def report(done: int, total: int) -> None:
-        if quiet or total < SHOWN_FROM or not sys.stderr.isatty():
-            return
-        if not bar:
-            bar.append(click.progressbar(length=total, label=label, file=sys.stderr))
-            bar[0].__enter__()
-        bar[0].update(done - shown[0])
-        shown[0] = done
-
+    bar = _Bar(label, quiet)
     try:
-        yield report
+        yield bar
     finally:
-        if bar:
-            bar[0].__exit__(None, None, None)
+        bar.close()
