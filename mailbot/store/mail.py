@@ -303,9 +303,6 @@ class MailQueries(StoreBase):
             )
         )
 
-    def is_our_message_id(self, message_id: str) -> bool:
-        return bool(list(self.db.query("select 1 from outbox where message_id = ?", [message_id])))
-
     def outbox_by_message_id(self, message_id: str) -> OutboxRow | None:
         rows = list(self.db.query("select id, kind, recipients, message_id from outbox "
                                   "where message_id = ?", [message_id]))  # fmt: skip
