@@ -7,7 +7,6 @@ message in the inbox, where the store recognises it and it is only moved.
 
 from __future__ import annotations
 
-import email.policy
 import logging
 import os
 import ssl
@@ -22,7 +21,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from mailbot.config import After, Auth, ImapConfig, Security
-from mailbot.core.headers import header_text, sender_address
+from mailbot.core.headers import READING, header_text, sender_address
 from mailbot.errors import InboxError
 from mailbot.faults import checkpoint
 from mailbot.oauth import TokenError
@@ -65,13 +64,13 @@ class Inbox(Protocol):
 
 
 def message_id_of(raw: bytes) -> str:
-    msg = BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+    msg = BytesHeaderParser(policy=READING).parsebytes(raw)
     return header_text(msg, "Message-ID").strip()
 
 
 def is_from(headers: bytes, address: str) -> bool:
     """Exactly this sender: IMAP's FROM search matches substrings (anne@ in joanne@)."""
-    msg = BytesHeaderParser(policy=email.policy.default).parsebytes(headers)
+    msg = BytesHeaderParser(policy=READING).parsebytes(headers)
     return sender_address(msg)[1] == address.lower()
 
 

@@ -9,8 +9,6 @@ ERROR line for a database that cannot be written.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import logging
 import sqlite3
 from collections import Counter
@@ -21,6 +19,7 @@ from email.parser import BytesHeaderParser
 
 from mailbot.clock import Clock
 from mailbot.config import Config
+from mailbot.core.headers import READING
 from mailbot.core.headers import header_text as _header
 from mailbot.core.headers import sender_address as _from_address
 from mailbot.faults import checkpoint
@@ -95,6 +94,7 @@ class InboxRunner:
                     done.append(item)
                     report.processed += 1
                     report.ignored += result.outcome.startswith("ignored")
+            self.store.make_durable()  # before the server forgets: a power cut loses nothing
             inbox.done(done)
             checkpoint("poll.after_move")
             inbox.set_aside(aside)
@@ -211,7 +211,7 @@ class InboxRunner:
     def _alert_failed(self, item: InboundItem, reason: str, attempts: int, now: datetime) -> None:
         sender, message_id = "", ""
         try:  # headers only: the body may be what kills us (a MIME bomb)
-            msg = BytesHeaderParser(policy=email.policy.default).parsebytes(
+            msg = BytesHeaderParser(policy=READING).parsebytes(
                 item.raw or item.headers
             )
             sender, message_id = _from_address(msg)[1], _header(msg, "Message-ID")[:300]

@@ -14,6 +14,7 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import jinja2
 
 from mailbot.core.commands import Usage, audience_of, usages_for
+from mailbot.core.headers import RememberedHeaders
 
 PACKAGE_TEMPLATES = Path(str(files("mailbot.templates")))
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -45,11 +47,23 @@ class _SmtpPolicy(email.policy.EmailPolicy):
         return f"{name}: " + f",{self.linesep} ".join(values) + self.linesep
 
     def fold_binary(self, name: str, value: Any) -> bytes:
+        if isinstance(value, str) and len(value) <= 1_000:
+            return _folded(self, name, value)  # most headers are the same in every email
+        return self._fold_binary(name, value)
+
+    def _fold_binary(self, name: str, value: Any) -> bytes:
         if _plain_subject(name, value, self.max_line_length or 78):
             return self.fold(name, value).encode("ascii")
         if len(getattr(value, "addresses", ())) < 2:
             return super().fold_binary(name, value)
         return self.fold(name, value).encode("ascii")
+
+
+@lru_cache(maxsize=32)
+def _folded(policy: _SmtpPolicy, name: str, value: Any) -> bytes:
+    """A header folded once per text: a header object parsed from the same text folds the
+    same way (it is a str, so the cache compares the text)."""
+    return policy._fold_binary(name, value)
 
 
 def _plain_subject(name: str, value: Any, width: int) -> bool:
@@ -70,7 +84,7 @@ def _fold_at_spaces(name: str, text: str, width: int) -> str:
     return "\r\n".join(lines)
 
 
-POLICY = _SmtpPolicy(linesep="\r\n", max_line_length=78)
+POLICY = _SmtpPolicy(linesep="\r\n", max_line_length=78, header_factory=RememberedHeaders())
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ the record and just moves the message.
 from __future__ import annotations
 
 import email
-import email.policy
 import hashlib
 import logging
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from mailbot.core.commands import (
     parse_line,
 )
 from mailbot.core.digest import parse_moderation
-from mailbot.core.headers import bounded_headers, bounded_message, references_of
+from mailbot.core.headers import READING, bounded_headers, bounded_message, references_of
 from mailbot.core.headers import header_text as _header
 from mailbot.core.headers import referenced_ids as _referenced_ids
 from mailbot.core.headers import sender_address as _from_address
@@ -149,7 +148,7 @@ class Service:
     def _handle(self, item: InboundItem, now: datetime, content: str) -> tuple[Result, str]:
         if not item.raw:
             return self._too_big(item, now)
-        msg = email.message_from_bytes(bounded_message(item.raw), policy=email.policy.default)
+        msg = email.message_from_bytes(bounded_message(item.raw), policy=READING)
         message_id = _header(msg, "Message-ID")[:300]
         if message_id and self.store.message_id_seen(message_id):
             return Result("ignored: duplicate Message-ID"), message_id
@@ -171,7 +170,7 @@ class Service:
     def _too_big(self, item: InboundItem, now: datetime) -> tuple[Result, str]:
         """Over ``max_message_bytes``: set aside unread, with a short answer to a person."""
         outcome = f"set aside: {item.size} bytes is over the size limit"
-        msg = email.message_from_bytes(bounded_headers(item.headers), policy=email.policy.default)
+        msg = email.message_from_bytes(bounded_headers(item.headers), policy=READING)
         message_id = _header(msg, "Message-ID")[:300]
         if message_id and self.store.message_id_seen(message_id):  # answered before a crash
             return Result(outcome, set_aside=True), message_id

@@ -6,10 +6,14 @@ name); these helpers fall back to decoding the raw value themselves, and return 
 
 from __future__ import annotations
 
+import email.policy
 import re
 from email.header import decode_header, make_header
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import Message
 from email.utils import getaddresses
+from functools import lru_cache
+from typing import Any
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _MSGID_RE = re.compile(r"<[^<>\s]+>")
@@ -17,6 +21,39 @@ _LONGEST = 8_000
 # What we can reply to: dot-atoms either side of one "@" (RFC 5322), ASCII, lower case.
 _ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _ADDRESS_RE = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[a-z0-9-]+(?:\.[a-z0-9-]+)*")
+
+
+class RememberedHeaders(HeaderRegistry):
+    """Parses a header once per text: classifying one message reads its Content-Type a dozen
+    times, and each read would parse it again; every reply carries the same List-Id. Header
+    objects are immutable; only short values are kept, in a small cache, so hostile megabytes
+    of header hold no memory."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        # The registry builds a new class for every header it reads (a kilobyte each, and
+        # most of the time spent); one per known name, and one for all others, is enough.
+        key = name.lower() if name.lower() in self.registry else ""
+        if key not in self._classes:
+            self._classes[key] = super().__getitem__(name)
+        return self._classes[key]
+
+    def __call__(self, name: str, value: Any) -> BaseHeader:
+        if isinstance(value, str) and len(value) <= 1_000:
+            return _parsed(self, name, value)
+        return super().__call__(name, value)
+
+
+@lru_cache(maxsize=32)
+def _parsed(registry: HeaderRegistry, name: str, value: str) -> BaseHeader:
+    return HeaderRegistry.__call__(registry, name, value)
+
+
+# The policy every inbound message is parsed with: the default one, headers remembered.
+READING = email.policy.default.clone(header_factory=RememberedHeaders())
 
 
 def one_line(value: str) -> str:
@@ -59,7 +96,11 @@ def sender_address(msg: Message) -> tuple[str, str]:
     Addresses are parsed from the raw header, before encoded words are decoded, so a display
     name that decodes to "x, Bcc: y@z" cannot smuggle in another address.
     """
-    raw = _raw(msg, "From") or ""
+    return _first_usable(_raw(msg, "From") or "")
+
+
+@lru_cache(maxsize=16)  # classifying and answering one message read its From many times
+def _first_usable(raw: str) -> tuple[str, str]:
     for name, address in getaddresses([one_line(raw)]):
         address = one_line(address).lower()
         # Non-ASCII addresses would need SMTPUTF8 end to end; they are treated as unusable,

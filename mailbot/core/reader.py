@@ -592,7 +592,7 @@ class _Field:
     dated: bool  # a date or a time
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=128)
 def _field(line: str) -> _Field:
     """What a line says as a header field; cached, as a block is read from each of its lines."""
     match = _FIELD.match(line)

@@ -74,7 +74,7 @@ class LearningQueries(StoreBase):
 
     def add_followup(self, round_id: int, group_id: int, email: str, code: str,
                      message_id: str, now: datetime) -> None:  # fmt: skip
-        self.db.table("followups").insert(
+        self.insert("followups",
             {"round_id": round_id, "group_id": group_id, "email": email, "code": code,
              "message_id": message_id, "sent_at": stamp(now), "answered_at": None}
         )  # fmt: skip
@@ -89,7 +89,7 @@ class LearningQueries(StoreBase):
         """The follow-up a message answers: by Message-ID, else by the code in the subject."""
         marks = ",".join("?" * len(message_ids)) or "''"
         rows = list(
-            self.db.query(
+            self.query(
                 f"select * from followups where email = ? and (message_id in ({marks}) "
                 "or code = ?) order by id desc limit 1",
                 [sender, *message_ids, code or "-"],
@@ -99,7 +99,7 @@ class LearningQueries(StoreBase):
             return _followup(rows[0])
         # A reply to the group's intro, once its follow-up went out, counts too.
         rows = list(
-            self.db.query(
+            self.query(
                 f"select f.* from followups f join round_groups g on g.id = f.group_id "
                 f"where f.email = ? and g.intro_message_id in ({marks}) order by f.id desc "
                 "limit 1",
@@ -115,7 +115,7 @@ class LearningQueries(StoreBase):
     def release_learning(self, learning_id: int, text: str | None) -> bool:
         """An organiser read a flagged learning: publish it (with their text, if given)."""
         sql = "select * from learnings where id = ? and digest_id is null"
-        rows = list(self.db.query(sql, [learning_id]))
+        rows = list(self.query(sql, [learning_id]))
         if not rows:
             return False
         body = text if text is not None else (rows[0]["text"] or rows[0]["raw"] or "")
@@ -160,7 +160,7 @@ class LearningQueries(StoreBase):
 
     def learnings(self) -> list[dict[str, Any]]:
         """Every learning as stored: a plain view for inspection (tests, support)."""
-        return list(self.db.query("select * from learnings order by id"))
+        return list(self.query("select * from learnings order by id"))
 
     def unpublished_learnings(self) -> list[Learning]:
         return self._learnings_for_digest("l.digest_id is null", [])
@@ -170,7 +170,7 @@ class LearningQueries(StoreBase):
 
     def _learnings_for_digest(self, where: str, params: list[Any]) -> list[Learning]:
         """Learnings with what a digest shows beside them: round number, name, organisation."""
-        rows = self.db.query(
+        rows = self.query(
             "select l.*, r.number as round_number, m.name as name, m.org as org "
             "from learnings l join rounds r on r.id = l.round_id "
             f"left join members m on m.email = l.email where {where} order by l.id",
@@ -183,7 +183,7 @@ class LearningQueries(StoreBase):
 
     def digests_to_redo(self, email: str) -> list[int]:
         """Digests still being sent (queued copies left) that carry a learning of ``email``."""
-        rows = self.db.query(
+        rows = self.query(
             "select distinct l.digest_id from learnings l where l.email = ? and exists "
             "(select 1 from outbox o where o.digest_id = l.digest_id and o.status = 'queued')",
             [email],
@@ -194,7 +194,7 @@ class LearningQueries(StoreBase):
         """Groups formed and met per round whose follow-ups went out after ``since``
         (the rounds a digest reports on), or the ``last`` such rounds whatever their date."""
         where = "r.followed_up_at is not null" + ("" if last else " and r.followed_up_at > ?")
-        rows = self.db.query(
+        rows = self.query(
             "select r.number, count(g.id) as groups, coalesce(sum(g.met = 1), 0) as met "
             f"from rounds r join round_groups g on g.round_id = r.id where {where} "
             "group by r.id order by r.number desc" + (f" limit {int(last)}" if last else ""),
@@ -205,7 +205,7 @@ class LearningQueries(StoreBase):
 
     def new_member_count(self, since: str) -> int:
         row = next(
-            self.db.query(
+            self.query(
                 "select count(*) as n from members where confirmed_at > ? and pairing = 1 "
                 "and state != 'left'",
                 [since],
@@ -214,14 +214,14 @@ class LearningQueries(StoreBase):
         return int(row["n"])
 
     def digest_recipients(self) -> list[Member]:
-        rows = self.db.query(
+        rows = self.query(
             "select * from members where state in ('active', 'paused') and digest = 1 "
             "and bounced_at is null order by email"
         )
         return [_member(r) for r in rows]
 
     def digests(self) -> list[DigestRow]:
-        return [_digest(r) for r in self.db.query("select * from digests order by id")]
+        return [_digest(r) for r in self.query("select * from digests order by id")]
 
     def digest(self, digest_id: int) -> DigestRow:
         return _digest(self.db.table("digests").get(digest_id))
@@ -256,9 +256,7 @@ class LearningQueries(StoreBase):
             return None
         marks = ",".join("?" * len(message_ids))
         rows = list(
-            self.db.query(
-                f"select * from digests where preview_message_id in ({marks})", message_ids
-            )
+            self.query(f"select * from digests where preview_message_id in ({marks})", message_ids)
         )
         return _digest(rows[0]) if rows else None
 
@@ -268,4 +266,3 @@ class LearningQueries(StoreBase):
             self.db.execute(
                 f"update learnings set digest_id = ? where id in ({marks})", [digest_id, *ids]
             )
-

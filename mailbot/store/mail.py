@@ -59,7 +59,7 @@ class MailQueries(StoreBase):
     def inbound_outcome(self, mailbox: str, uidvalidity: int, uid: str) -> str | None:
         """The recorded outcome of a processed message, or None if it was never processed."""
         rows = list(
-            self.db.query(
+            self.query(
                 "select outcome from inbound where mailbox = ? and uidvalidity = ? and uid = ?",
                 [mailbox, uidvalidity, uid],
             )
@@ -68,7 +68,7 @@ class MailQueries(StoreBase):
 
     def message_id_seen(self, message_id: str) -> bool:
         return bool(message_id) and bool(
-            list(self.db.query("select 1 from inbound where message_id = ? limit 1", [message_id]))
+            list(self.query("select 1 from inbound where message_id = ? limit 1", [message_id]))
         )
 
     def record_inbound(
@@ -84,7 +84,8 @@ class MailQueries(StoreBase):
         now: datetime,
         content_hash: str = "",
     ) -> None:
-        self.db.table("inbound").insert(
+        self.insert(
+            "inbound",
             {
                 "mailbox": mailbox,
                 "uidvalidity": uidvalidity,
@@ -96,18 +97,18 @@ class MailQueries(StoreBase):
                 "outcome": outcome,
                 "processed_at": stamp(now),
                 "content_hash": content_hash or None,
-            }
+            },
         )
 
     def content_seen(self, content_hash: str) -> bool:
         return bool(
-            list(self.db.query("select 1 from inbound where content_hash = ? limit 1",
+            list(self.query("select 1 from inbound where content_hash = ? limit 1",
                                [content_hash]))
         )  # fmt: skip
 
     def failure_count(self, mailbox: str, uidvalidity: int, uid: str) -> int:
         row = next(
-            self.db.query(
+            self.query(
                 "select count(*) as n from failures where mailbox = ? and uidvalidity = ? "
                 "and uid = ?",
                 [mailbox, uidvalidity, uid],
@@ -118,7 +119,8 @@ class MailQueries(StoreBase):
     def record_failure(
         self, mailbox: str, uidvalidity: int, uid: str, message_id: str, reason: str, now: datetime
     ) -> None:
-        self.db.table("failures").insert(
+        self.insert(
+            "failures",
             {
                 "mailbox": mailbox,
                 "uidvalidity": uidvalidity,
@@ -126,7 +128,7 @@ class MailQueries(StoreBase):
                 "message_id": message_id,
                 "reason": reason,
                 "at": stamp(now),
-            }
+            },
         )
 
     # The batch being handled: (mailbox, UIDVALIDITY, UID) of each message in it.
@@ -139,10 +141,10 @@ class MailQueries(StoreBase):
 
     def enqueue(self, mail: OutgoingMail, now: datetime) -> bool:
         """Queue a message once per key; False when that key was queued before."""
-        if list(self.db.query("select 1 from outbox where key = ?", [mail.key])):
+        if list(self.query("select 1 from outbox where key = ?", [mail.key])):
             return False
-        table = self.db.table("outbox")
-        table.insert(
+        outbox_id = self.insert(
+            "outbox",
             {
                 "key": mail.key,
                 "kind": mail.kind,
@@ -160,18 +162,15 @@ class MailQueries(StoreBase):
                 "about": mail.about or None,
                 "digest_id": mail.digest_id,
                 "copy_of": mail.copy_of,
-            }
+            },
         )
-        outbox_id = table.last_pk
-        self.db.table("outbox_recipients").insert_all(
+        self.insert_many("outbox_recipients", (
             {"outbox_id": outbox_id, "email": r, "topic": mail.topic, "created_at": stamp(now)}
-            for r in mail.recipients
-        )
-        self.db.table("limit_marks").insert_all(
+            for r in mail.recipients))  # fmt: skip
+        self.insert_many("limit_marks", (
             {"key": self._limit_key(r), "topic": mail.topic, "at": stamp(now),
              "reply": int(mail.reply)}
-            for r in mail.recipients
-        )
+            for r in mail.recipients))  # fmt: skip
         return True
 
     def _limit_key(self, email: str) -> str:
@@ -182,7 +181,7 @@ class MailQueries(StoreBase):
 
     def topic_count(self, topic: str, since: datetime) -> int:
         """Replies of one topic queued to anyone since then."""
-        rows = self.db.query("select count(*) as n from limit_marks where topic = ? and at >= ? "
+        rows = self.query("select count(*) as n from limit_marks where topic = ? and at >= ? "
                              "and reply = 1", [topic, stamp(since)])  # fmt: skip
         return int(next(rows)["n"])
 
@@ -201,10 +200,10 @@ class MailQueries(StoreBase):
         if topics:
             sql += f" and topic in ({','.join('?' * len(topics))})"
             params.extend(topics)
-        return int(next(self.db.query(sql, params))["n"])
+        return int(next(self.query(sql, params))["n"])
 
     def due_mail(self, now: datetime, limit: int) -> list[QueuedMail]:
-        rows = self.db.query(
+        rows = self.query(
             "select * from outbox where status = 'queued' and next_attempt_at <= ? "
             "order by id limit ?",
             [stamp(now), limit],
@@ -235,7 +234,7 @@ class MailQueries(StoreBase):
     def queued_intros_for(self, email: str) -> list[QueuedIntro]:
         """Intros to ``email`` not yet handed to SMTP, with their group."""
         return _intros(
-            self.db.query(
+            self.query(
                 "select o.id as outbox_id, o.key, o.copy_of, o.recipients, o.message_id, "
                 "g.id as group_id, g.first_mover, "
                 "r.slot, r.number as round_number from outbox o "
@@ -250,7 +249,7 @@ class MailQueries(StoreBase):
     def queued_copies_naming(self, email: str) -> list[QueuedIntro]:
         """Deferred copies of an intro, for someone else, of a group ``email`` was in."""
         return _intros(
-            self.db.query(
+            self.query(
                 "select o.id as outbox_id, o.key, o.copy_of, o.recipients, o.message_id, "
                 "g.id as group_id, g.first_mover, r.slot, r.number as round_number from outbox o "
                 "join round_groups g on g.intro_message_id = o.message_id "
@@ -267,7 +266,7 @@ class MailQueries(StoreBase):
 
     def requeue_for(self, mail_id: int, recipient: str, now: datetime) -> bool:
         """A copy of a sent message for one recipient the server deferred (4xx)."""
-        row = self.db.table("outbox").get(mail_id)
+        row = next(self.query("select * from outbox where id = ?", [mail_id]))
         copy = OutgoingMail(
             f"{row['key']}:retry:{recipient}",
             row["kind"],
@@ -297,34 +296,33 @@ class MailQueries(StoreBase):
     def outbox_rows(self) -> list[dict[str, Any]]:
         """The outbox without bodies: a plain view for inspection (tests, support)."""
         return list(
-            self.db.query(
+            self.query(
                 "select id, key, kind, recipients, message_id, status, attempts, last_error "
                 "from outbox order by id"
             )
         )
 
     def outbox_by_message_id(self, message_id: str) -> OutboxRow | None:
-        rows = list(self.db.query("select id, kind, recipients, message_id from outbox "
+        rows = list(self.query("select id, kind, recipients, message_id from outbox "
                                   "where message_id = ?", [message_id]))  # fmt: skip
         return _outbox(rows[0]) if rows else None
 
     def outbox_by_return_token(self, token: str) -> OutboxRow | None:
-        rows = list(self.db.query("select id, kind, recipients, message_id from outbox "
+        rows = list(self.query("select id, kind, recipients, message_id from outbox "
                                   "where return_token = ?", [token]))  # fmt: skip
         return _outbox(rows[0]) if rows else None
 
     def recipients_sent_since(self, since: datetime) -> int:
         """Recipients of mail handed to SMTP since then: the global hourly cap counts these."""
-        row = next(self.db.query(
+        row = next(self.query(
             "select coalesce(sum(json_array_length(recipients)), 0) as n from outbox "
             "where sent_at >= ?", [stamp(since)]))  # fmt: skip
         return int(row["n"])
 
     def queued_digest_mail(self, digest_id: int) -> list[OutboxRow]:
-        rows = self.db.query("select id, kind, recipients, message_id from outbox "
+        rows = self.query("select id, kind, recipients, message_id from outbox "
                              "where digest_id = ? and status = 'queued'", [digest_id])  # fmt: skip
         return [_outbox(r) for r in rows]
 
     def replace_raw(self, mail_id: int, raw: bytes) -> None:
         self.db.execute("update outbox set raw = ? where id = ?", [raw, mail_id])
-

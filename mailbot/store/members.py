@@ -42,20 +42,31 @@ class TokenRow:
 
 def _token(row: dict[str, Any]) -> TokenRow:
     action = json.loads(row["action"]) if row.get("action") else None
-    held = None if action is None else HeldChange(
-        action.get("subject", ""), tuple(action.get("lines", ())), tuple(action.get("verbs", ())))
-    return TokenRow(row["token_hash"], row["email"], row.get("message_id") or "",
-                    datetime.fromisoformat(row["expires_at"]), bool(row.get("used_at")), held)
+    held = (
+        None
+        if action is None
+        else HeldChange(
+            action.get("subject", ""),
+            tuple(action.get("lines", ())),
+            tuple(action.get("verbs", ())),
+        )
+    )
+    return TokenRow(
+        row["token_hash"],
+        row["email"],
+        row.get("message_id") or "",
+        datetime.fromisoformat(row["expires_at"]),
+        bool(row.get("used_at")),
+        held,
+    )
 
 
 class MemberQueries(StoreBase):
     def event(self, email: str, event: str, detail: str, now: datetime) -> None:
-        self.db.table("events").insert(
-            {"at": stamp(now), "email": email, "event": event, "detail": detail}
-        )
+        self.insert("events", {"at": stamp(now), "email": email, "event": event, "detail": detail})
 
     def get_member(self, email: str) -> Member | None:
-        rows = list(self.db.query("select * from members where email = ?", [email]))
+        rows = list(self.query("select * from members where email = ?", [email]))
         return _member(rows[0]) if rows else None
 
     def save_member(self, member: Member, now: datetime, **times: datetime) -> None:
@@ -76,18 +87,19 @@ class MemberQueries(StoreBase):
             "updated_at": stamp(now),
         }
         row.update({k: stamp(v) for k, v in times.items()})
-        if self.get_member(member.email) is None:
+        columns = ", ".join(f'"{c}" = ?' for c in row)
+        changed = self.db.conn.execute(f"update members set {columns} where email = ?",
+                                       [*row.values(), member.email]).rowcount  # fmt: skip
+        if not changed:
             row.setdefault("created_at", stamp(now))
-            self.db.table("members").insert(row)
-        else:
-            self.db.table("members").update(member.email, row)
+            self.insert("members", row)
 
     def members(self) -> list[dict[str, Any]]:
         """Every member's row as stored: the plain view `mailbot members` prints."""
-        return list(self.db.query("select * from members order by state, email"))
+        return list(self.query("select * from members order by state, email"))
 
     def members_to_resume(self, today: date) -> list[Member]:
-        rows = self.db.query(
+        rows = self.query(
             "select * from members where state = 'paused' and paused_until is not null "
             "and paused_until <= ?",
             [today.isoformat()],
@@ -95,11 +107,11 @@ class MemberQueries(StoreBase):
         return [_member(r) for r in rows]
 
     def members_in(self, state: State) -> list[Member]:
-        rows = self.db.query("select * from members where state = ? order by email", [state])
+        rows = self.query("select * from members where state = ? order by email", [state])
         return [_member(r) for r in rows]
 
     def unresponsive(self, limit: int) -> list[Member]:
-        rows = self.db.query(
+        rows = self.query(
             "select * from members where state = 'active' and missed_followups >= ? order by email",
             [limit],
         )
@@ -111,14 +123,12 @@ class MemberQueries(StoreBase):
     def blocks(self) -> set[frozenset[str]]:
         return {
             frozenset((r["email"], r["blocked"]))
-            for r in self.db.query("select email, blocked from blocks")
+            for r in self.query("select email, blocked from blocks")
         }
 
     def add_block(self, email: str, blocked: str, now: datetime) -> None:
-        self.db.table("blocks").upsert(
-            {"email": email, "blocked": blocked, "created_at": stamp(now)},
-            pk=("email", "blocked"),
-        )
+        self.insert("blocks", {"email": email, "blocked": blocked, "created_at": stamp(now)},
+                    replace=True)  # fmt: skip
 
     def remove_block(self, email: str, blocked: str) -> None:
         self.db.execute("delete from blocks where email = ? and blocked = ?", [email, blocked])
@@ -128,7 +138,8 @@ class MemberQueries(StoreBase):
         action: dict[str, Any] | None = None,
     ) -> None:  # fmt: skip
         """A confirmation code; with `action`, the held change it confirms (else a join)."""
-        self.db.table("tokens").insert(
+        self.insert(
+            "tokens",
             {
                 "token_hash": hash_token(token),
                 "email": email,
@@ -137,11 +148,11 @@ class MemberQueries(StoreBase):
                 "expires_at": stamp(expires),
                 "used_at": None,
                 "action": json.dumps(action) if action is not None else None,
-            }
+            },
         )
 
     def token_by_code(self, token: str) -> TokenRow | None:
-        rows = list(self.db.query("select * from tokens where token_hash = ?", [hash_token(token)]))
+        rows = list(self.query("select * from tokens where token_hash = ?", [hash_token(token)]))
         return _token(rows[0]) if rows else None
 
     def token_by_message_ids(self, message_ids: list[str]) -> TokenRow | None:
@@ -149,7 +160,7 @@ class MemberQueries(StoreBase):
             return None
         marks = ",".join("?" * len(message_ids))
         rows = list(
-            self.db.query(
+            self.query(
                 f"select * from tokens where message_id in ({marks}) order by created_at desc",
                 message_ids,
             )
@@ -157,15 +168,16 @@ class MemberQueries(StoreBase):
         return _token(rows[0]) if rows else None
 
     def use_token(self, token_hash: str, now: datetime) -> None:
-        self.db.table("tokens").update(token_hash, {"used_at": stamp(now)})
+        self.db.execute("update tokens set used_at = ? where token_hash = ?",
+                        [stamp(now), token_hash])  # fmt: skip
 
     def add_bounce(self, email: str, now: datetime, day: str, status: str, diagnostic: str,
                    outbox_id: int | None, source: str) -> bool:  # fmt: skip
         """Count a permanent failure; False when this address already has one today."""
-        if list(self.db.query("select 1 from bounces where email = ? and day = ?",
+        if list(self.query("select 1 from bounces where email = ? and day = ?",
                               [email, day])):  # fmt: skip
             return False
-        self.db.table("bounces").insert(
+        self.insert("bounces",
             {"email": email, "day": day, "at": stamp(now), "status": status,
              "diagnostic": diagnostic[:300], "outbox_id": outbox_id, "source": source}
         )  # fmt: skip
@@ -173,7 +185,7 @@ class MemberQueries(StoreBase):
 
     def bounce_days(self, email: str, since: str) -> int:
         row = next(
-            self.db.query(
+            self.query(
                 "select count(*) as n from bounces where email = ? and day >= ?", [email, since]
             )
         )
@@ -189,9 +201,8 @@ class MemberQueries(StoreBase):
     def is_bounced(self, email: str) -> bool:
         return bool(
             list(
-                self.db.query(
+                self.query(
                     "select 1 from members where email = ? and bounced_at is not null", [email]
                 )
             )
         )
-

@@ -33,10 +33,12 @@ class PrivacyQueries(StoreBase):
         self.db.execute("update rounds set unmatched = replace(unmatched, ?, ?) "
                         "where instr(unmatched, ?)",
                         [json.dumps(email), json.dumps(alias), json.dumps(email)])  # fmt: skip
-        for row in list(self.db.query("select rowid, reason from failures where instr(reason, ?)",
+        for row in list(self.query("select rowid, reason from failures where instr(reason, ?)",
                                       [email])):  # fmt: skip
-            self.db.execute("update failures set reason = ? where rowid = ?",
-                            [replace_address(row["reason"], email, alias), row["rowid"]])
+            self.db.execute(
+                "update failures set reason = ? where rowid = ?",
+                [replace_address(row["reason"], email, alias), row["rowid"]],
+            )
         # Mail about them that has not gone yet is moot; what has gone names the alias.
         self.db.execute("update outbox set status = 'cancelled', raw = x'' "
                         "where about = ? and status = 'queued'", [email])  # fmt: skip
@@ -49,7 +51,7 @@ class PrivacyQueries(StoreBase):
     def _rename_in_outbox(self, email: str, alias: str) -> None:
         """Their address becomes the alias in outbox keys (one ``:``-separated part equal to
         it, so forgetting ann@ never touches joann@'s keys) and in SMTP errors."""
-        rows = self.db.query("select id, key, last_error from outbox where instr(key, ?) "
+        rows = self.query("select id, key, last_error from outbox where instr(key, ?) "
                              "or instr(last_error, ?)", [email, email])  # fmt: skip
         for row in list(rows):
             key = ":".join(alias if part == email else part for part in row["key"].split(":"))
@@ -62,7 +64,7 @@ class PrivacyQueries(StoreBase):
         """Mail to ``email``: queued mail to them alone is cancelled (unless ``keep_queued``:
         the goodbye), queued group mail goes to the others only, sent or failed mail keeps no
         text and names the alias (a list of the same length: a group intro stays a group's)."""
-        rows = self.db.query(
+        rows = self.query(
             "select o.id, o.status, o.recipients, o.raw from outbox o join outbox_recipients x "
             "on x.outbox_id = o.id where x.email = ?",
             [email],
@@ -86,23 +88,23 @@ class PrivacyQueries(StoreBase):
                             [row["id"], email])  # fmt: skip
 
     def pending_erasures(self) -> list[str]:
-        return [r["email"] for r in self.db.query("select email from erasures order by email")]
+        return [r["email"] for r in self.query("select email from erasures order by email")]
 
     def mail_waiting_for(self, email: str) -> bool:
-        return bool(list(self.db.query(
+        return bool(list(self.query(
             "select 1 from outbox o join outbox_recipients x on x.outbox_id = o.id "
             "where x.email = ? and o.status = 'queued' limit 1", [email])))  # fmt: skip
 
     def erased(self, email: str) -> None:
         """The last of a forgotten person: the goodbye has gone, their filed mail too."""
-        rows = list(self.db.query("select alias from erasures where email = ?", [email]))
+        rows = list(self.query("select alias from erasures where email = ?", [email]))
         alias = (rows[0].get("alias") if rows else None) or "forgotten-" + secrets.token_hex(8)
         self._scrub_outbox(email, alias, keep_queued=True)
         self.db.execute("delete from erasures where email = ?", [email])
 
     def export(self, email: str) -> dict[str, Any] | None:
         """Everything we hold about one person, for a subject access request."""
-        member = list(self.db.query("select * from members where email = ?", [email]))
+        member = list(self.query("select * from members where email = ?", [email]))
         if not member:
             return None
         queries = {
@@ -126,6 +128,5 @@ class PrivacyQueries(StoreBase):
         }
         data: dict[str, Any] = {"member": member[0]}
         for name, sql in queries.items():
-            data[name] = list(self.db.query(sql, [email]))
+            data[name] = list(self.query(sql, [email]))
         return data
-

@@ -41,11 +41,11 @@ def _round(row: dict[str, Any]) -> RoundRow:
 
 class RoundQueries(StoreBase):
     def round_by_slot(self, slot: str) -> RoundRow | None:
-        rows = list(self.db.query("select * from rounds where slot = ?", [slot]))
+        rows = list(self.query("select * from rounds where slot = ?", [slot]))
         return _round(rows[0]) if rows else None
 
     def latest_round(self) -> RoundRow | None:
-        rows = list(self.db.query("select * from rounds order by number desc limit 1"))
+        rows = list(self.query("select * from rounds order by number desc limit 1"))
         return _round(rows[0]) if rows else None
 
     def add_round(
@@ -60,8 +60,8 @@ class RoundQueries(StoreBase):
         followup_at: datetime,
     ) -> int:
         """A round; ``unmatched`` got a "no match" email; follow-ups are due at ``followup_at``."""
-        table = self.db.table("rounds")
-        table.insert(
+        return self.insert(
+            "rounds",
             {
                 "slot": slot,
                 "number": number,
@@ -71,10 +71,8 @@ class RoundQueries(StoreBase):
                 "candidates": candidates,
                 "unmatched": json.dumps(unmatched),
                 "followup_at": stamp(followup_at),
-            }
+            },
         )
-        assert table.last_pk is not None
-        return int(table.last_pk)
 
     def add_group(
         self,
@@ -85,8 +83,8 @@ class RoundQueries(StoreBase):
         first_mover: str,
         intro_message_id: str,
     ) -> None:
-        groups = self.db.table("round_groups")
-        groups.insert(
+        group_id = self.insert(
+            "round_groups",
             {
                 "round_id": round_id,
                 "number": number,
@@ -94,21 +92,15 @@ class RoundQueries(StoreBase):
                 "first_mover": first_mover,
                 "intro_message_id": intro_message_id,
                 "met": None,
-            }
+            },
         )
-        group_id = groups.last_pk
-        self.db.table("group_members").insert_all(
-            {
-                "group_id": group_id,
-                "round_id": round_id,
-                "email": email,
-                "trio_seat": int(email == trio_seat),
-            }
-            for email in members
-        )
+        self.insert_many("group_members", (
+            {"group_id": group_id, "round_id": round_id, "email": email,
+             "trio_seat": int(email == trio_seat)}
+            for email in members))  # fmt: skip
 
     def round_groups(self, round_id: int) -> list[list[str]]:
-        rows = self.db.query(
+        rows = self.query(
             "select g.number, m.email from round_groups g join group_members m "
             "on m.group_id = g.id where g.round_id = ? order by g.number, m.rowid",
             [round_id],
@@ -121,7 +113,7 @@ class RoundQueries(StoreBase):
     def meetings(self, current_number: int) -> dict[frozenset[str], int]:
         """Every pair that has met: how many rounds ago (1 = last round), most recent."""
         met: dict[frozenset[str], int] = {}
-        rows = self.db.query(
+        rows = self.query(
             "select m.group_id, m.email, r.number from group_members m "
             "join rounds r on r.id = m.round_id order by m.group_id"
         )
@@ -139,20 +131,20 @@ class RoundQueries(StoreBase):
         if not message_ids:
             return False
         marks = ",".join("?" * len(message_ids))
-        found = self.db.query(
+        found = self.query(
             f"select 1 from round_groups where intro_message_id in ({marks}) limit 1",
             message_ids,
         )
         return bool(list(found))
 
     def first_mover_counts(self) -> dict[str, int]:
-        rows = self.db.query(
+        rows = self.query(
             "select first_mover, count(*) as n from round_groups group by first_mover"
         )
         return {r["first_mover"]: int(r["n"]) for r in rows}
 
     def trio_seats(self) -> dict[str, int]:
-        rows = self.db.query("select email, sum(trio_seat) as n from group_members group by email")
+        rows = self.query("select email, sum(trio_seat) as n from group_members group by email")
         return {r["email"]: int(r["n"] or 0) for r in rows}
 
     def round_seed(self, number: int) -> int:
@@ -162,7 +154,7 @@ class RoundQueries(StoreBase):
         return int.from_bytes(digest[:4], "big")
 
     def group_emails(self, group_id: int) -> list[str]:
-        rows = self.db.query(
+        rows = self.query(
             "select email from group_members where group_id = ? order by email", [group_id]
         )
         return [r["email"] for r in rows]
@@ -172,7 +164,7 @@ class RoundQueries(StoreBase):
         self.db.execute(
             "delete from group_members where group_id = ? and email = ?", [group_id, email]
         )
-        rows = self.db.query(
+        rows = self.query(
             "select email from group_members where group_id = ? order by email", [group_id]
         )
         rest = [r["email"] for r in rows]
@@ -193,7 +185,7 @@ class RoundQueries(StoreBase):
         )
 
     def rounds_to_follow_up(self, now: datetime) -> list[RoundRow]:
-        rows = self.db.query("select * from rounds where followed_up_at is null and "
+        rows = self.query("select * from rounds where followed_up_at is null and "
                              "followup_at <= ? order by number", [stamp(now)])  # fmt: skip
         return [_round(r) for r in rows]
 
@@ -201,7 +193,7 @@ class RoundQueries(StoreBase):
         self.db.execute("update rounds set followed_up_at = ? where id = ?", [stamp(now), round_id])
 
     def groups_of_round(self, round_id: int) -> list[GroupRow]:
-        rows = self.db.query(
+        rows = self.query(
             "select g.id, g.number, m.email from round_groups g join group_members m "
             "on m.group_id = g.id where g.round_id = ? order by g.number, m.rowid",
             [round_id],
@@ -210,4 +202,3 @@ class RoundQueries(StoreBase):
         for row in rows:
             members.setdefault((row["id"], row["number"]), []).append(row["email"])
         return [GroupRow(gid, number, tuple(emails)) for (gid, number), emails in members.items()]
-
