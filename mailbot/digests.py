@@ -5,6 +5,12 @@ admins as a numbered preview; ``approve`` sends it, ``drop 3 7`` removes learnin
 after ``moderation_hours`` without an answer it is sent or held, per config. Sending queues one
 email per reader under the key ``digest:<id>:<email>``, in the same transaction that marks the
 digest sent, so two triggers or a crash and restart never mail anyone twice.
+
+The copies share one body per kind of reader (two renders in all); each outbox row holds only
+its reader's To and Message-ID lines. They are queued ``CHUNK`` readers per transaction, so a
+`send` beside a digest for 200,000 readers waits a moment, not minutes; a digest left part
+queued (a crash, a stop) is finished by the next `start`, `run_due` or poll, and the keys
+make sure that nobody already queued is queued again.
 """
 
 from __future__ import annotations
@@ -19,13 +25,14 @@ from mailbot.config import Config, OnTimeout
 from mailbot.core.digest import CHART_ROUNDS, Digest, build_digest, publishable
 from mailbot.core.schedule import Cadence, due_slot
 from mailbot.faults import checkpoint
-from mailbot.mailer import queue_email
+from mailbot.mailer import queue_copy, queue_email
 from mailbot.progress import Progress, no_progress
-from mailbot.render import Envelope, Rendered, Renderer, compose
+from mailbot.render import Envelope, Rendered, Renderer, compose, personal_lines
 from mailbot.store import DigestRow, DigestStatus, SqliteStore, stamp
 
 log = logging.getLogger(__name__)
 EPOCH = "0000"
+CHUNK = 2_000  # readers queued per transaction
 
 
 class Digests:
@@ -86,6 +93,7 @@ class Digests:
         if not self.config.digest.enabled:
             return None
         self.expire_previews()
+        self.finish_sending()
         now = self.clock.now()
         since = self.store.setting("digest_since")
         if since is None:
@@ -114,6 +122,9 @@ class Digests:
         act on exactly what the admins saw, and learnings arriving later wait for the next
         digest. While one waits for approval no second one is made (its id is returned).
         """
+        unfinished = self.finish_sending(progress)
+        if unfinished is not None:
+            return unfinished
         now = self.clock.now()
         with self.store.atomic():
             pending = self.waiting()
@@ -130,11 +141,18 @@ class Digests:
             )
             if moderated:
                 self._preview(digest_id, digest, preview_id, now)
-            else:
-                self._send(digest_id, now, progress)
-            checkpoint("digest.before_commit")
-        checkpoint("digest.after_commit")
+        if not moderated:
+            self._send(digest_id, now, progress)
         return digest_id
+
+    def finish_sending(self, progress: Progress = no_progress) -> int | None:
+        """Queue the rest of a digest approved (or started) but not yet queued for every
+        reader: an approval by email, or a crash part-way; its id, or None."""
+        row = next((d for d in self.store.digests() if d.status == DigestStatus.sending), None)
+        if row is None:
+            return None
+        self._send(row.id, self.clock.now(), progress)
+        return row.id
 
     def moderate(self, row: DigestRow, approve: bool, drop: set[int]) -> dict[str, Any]:
         """An admin's answer to a preview; returns what to tell them."""
@@ -151,8 +169,9 @@ class Digests:
         dropped.update(listed[n - 1] for n in answer["dropped"])
         with self.store.atomic():
             self.store.update_digest(row.id, dropped=sorted(dropped))
-            if approve:
-                answer["recipients"] = self._send(row.id, now)
+            if approve:  # queued after this commit, in chunks (`finish_sending`)
+                self.store.update_digest(row.id, status=DigestStatus.sending, decided_at=now)
+                answer["recipients"] = self.store.digest_reader_count()
                 answer["approved"] = True
         return answer
 
@@ -162,11 +181,12 @@ class Digests:
         for row in self.store.digests():
             if row.status != DigestStatus.preview or row.created_at + limit > now:
                 continue
+            send = self.config.digest.on_timeout == OnTimeout.send
+            status = DigestStatus.sending if send else DigestStatus.held
             with self.store.atomic():
-                if self.config.digest.on_timeout == OnTimeout.send:
-                    self._send(row.id, now)
-                else:
-                    self.store.update_digest(row.id, status=DigestStatus.held, decided_at=now)
+                self.store.update_digest(row.id, status=status, decided_at=now)
+            if send:
+                self._send(row.id, now)
             log.info("digest %s: no admin answer in time, %s", row.id,
                      self.config.digest.on_timeout)  # fmt: skip
 
@@ -175,7 +195,7 @@ class Digests:
     def _preview(self, digest_id: int, digest: Digest, message_id: str, now: datetime) -> None:
         learnings = self.store.unpublished_learnings()
         context = self._context(
-            digest=digest, recipients=len(self.store.digest_recipients()),
+            digest=digest, recipients=self.store.digest_reader_count(),
             hours=self.config.digest.moderation_hours, on_timeout=self.config.digest.on_timeout,
             review=sum(1 for x in learnings if x.visibility != "private" and not publishable(x)),
         )  # fmt: skip
@@ -185,42 +205,56 @@ class Digests:
                     message_id)  # fmt: skip
 
     def _send(self, digest_id: int, now: datetime, progress: Progress = no_progress) -> int:
+        """Queue a copy for every reader, ``CHUNK`` to a transaction, then mark it sent."""
         row = self.store.digest(digest_id)
         digest = self.build(row)
-        rendered = self._renders(digest)
-        readers = self.store.digest_recipients()
-        for done, member in enumerate(readers, 1):
-            progress(done, len(readers))
-            # Unsubscribing from the digest should stop the digest, not the membership.
-            unsubscribe = "digest off" if member.pairing else "leave"
-            queue_email(self.store, self.config.bot, f"digest:{digest_id}:{member.email}",
-                        "digest", [(member.name, member.email)], rendered[member.pairing], now,
-                        unsubscribe=unsubscribe, digest_id=digest_id)  # fmt: skip
+        bodies = self._bodies(digest, now)
+        total, done, after = self.store.digest_reader_count(), 0, ""
+        while page := self.store.digest_readers(after, CHUNK):
+            with self.store.atomic():
+                for name, address, paired in page:
+                    queue_copy(self.store, self.config.bot, f"digest:{digest_id}:{address}",
+                               "digest", (name, address), bodies[paired], now,
+                               digest_id=digest_id)  # fmt: skip
+            done, after = done + len(page), page[-1][1]
+            progress(min(done, total), max(done, total))
         checkpoint("digest.queued")
-        # Dropped learnings are settled by this digest too: they never come back.
-        listed = list(row.items) or [i.learning_id for i in digest.items]
-        self.store.publish_learnings(listed, digest_id)
-        self.store.update_digest(digest_id, status=DigestStatus.sent, sent_at=now,
-                                 decided_at=now, recipients=len(readers))  # fmt: skip
-        log.info("digest %s (%s) queued for %d reader(s)", digest_id, digest.title, len(readers))
-        return len(readers)
+        with self.store.atomic():
+            # Dropped learnings are settled by this digest too: they never come back.
+            listed = list(row.items) or [i.learning_id for i in digest.items]
+            self.store.publish_learnings(listed, digest_id)
+            self.store.update_digest(digest_id, status=DigestStatus.sent, sent_at=now,
+                                     decided_at=row.decided_at or now,
+                                     recipients=done)  # fmt: skip
+            checkpoint("digest.before_commit")
+        checkpoint("digest.after_commit")
+        log.info("digest %s (%s) queued for %d reader(s)", digest_id, digest.title, done)
+        return done
+
+    def _bodies(self, digest: Digest, now: datetime) -> dict[bool, int]:
+        """The two shared bodies, by whether the reader is paired: unsubscribing from the
+        digest stops the digest ("digest off"), or, for a digest-only reader, everything."""
+        bot, rendered = self.config.bot, self._renders(digest)
+        bodies = {}
+        with self.store.atomic():
+            for paired in (True, False):
+                envelope = Envelope(bot.name, bot.address, "digest", "", now, "auto-generated",
+                                    unsubscribe="digest off" if paired else "leave")  # fmt: skip
+                raw = compose(envelope, [], rendered[paired]).as_bytes()
+                bodies[paired] = self.store.add_body(raw, now)
+        return bodies
 
     def redo_queued(self, digest_ids: list[int], now: datetime) -> None:
         """Copies of a digest still waiting in the outbox (an outage, the hourly cap) are
         rebuilt after someone whose learning they carry asks to be forgotten."""
-        bot = self.config.bot
         for digest_id in digest_ids:
-            rendered = self._renders(self.build(self.store.digest(digest_id)))
+            bodies = self._bodies(self.build(self.store.digest(digest_id)), now)
             for mail in self.store.queued_digest_mail(digest_id):
                 [address] = mail.recipients
                 member = self.store.get_member(address)
                 paired = member is not None and member.pairing
-                unsubscribe = "digest off" if paired else "leave"
-                envelope = Envelope(bot.name, bot.address, "digest", mail.message_id, now,
-                                    "auto-generated", unsubscribe=unsubscribe)  # fmt: skip
-                to = [(member.name if member else "", address)]
-                raw = compose(envelope, to, rendered[paired]).as_bytes()
-                self.store.replace_raw(mail.id, raw)
+                lines = personal_lines((member.name if member else "", address), mail.message_id)
+                self.store.use_body(mail.id, lines, bodies[paired])
             log.info("digest %s rebuilt for its copies still to send", digest_id)
 
     def _context(self, **extra: Any) -> dict[str, Any]:

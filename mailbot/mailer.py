@@ -16,7 +16,7 @@ from email.utils import make_msgid
 from typing import Any
 
 from mailbot.config import BotConfig, Config
-from mailbot.render import Envelope, Rendered, Renderer, compose
+from mailbot.render import Envelope, Rendered, Renderer, compose, personal_lines
 from mailbot.store import OutgoingMail, SqliteStore
 
 log = logging.getLogger("mailbot.alerts")  # the log lines organisers know, unchanged
@@ -64,6 +64,18 @@ def queue_email(
         now,
     )  # fmt: skip
     return envelope.message_id
+
+
+def queue_copy(store: SqliteStore, bot: BotConfig, key: str, kind: str, to: tuple[str, str],
+               body_id: int, now: datetime, *, digest_id: int | None = None) -> bool:  # fmt: skip
+    """Queue one reader's copy of a shared body (`render.compose` without To and Message-ID):
+    only its own To and Message-ID lines are stored. False when ``key`` was queued before."""
+    message_id = make_msgid(idstring=kind, domain=bot.domain)
+    token = return_token(message_id) if bot.verp else ""
+    mail = OutgoingMail(key, kind, kind, return_path(bot.address, token), (to[1],), message_id,
+                        personal_lines(to, message_id), token, digest_id=digest_id,
+                        body_id=body_id)  # fmt: skip
+    return store.enqueue(mail, now)
 
 
 def return_token(message_id: str) -> str:

@@ -70,9 +70,7 @@ class InboxRunner:
             aside: list[InboundItem] = []
             self._in_hand(batch)
             try:
-                results = [
-                    (item, self.handle_one(item)) for item in _until(batch, should_stop)
-                ]
+                results = [(item, self.handle_one(item)) for item in _until(batch, should_stop)]
             except sqlite3.Error as exc:  # the database failed, not a message: nobody's fault
                 self.note_store_trouble(exc)
                 try:
@@ -211,9 +209,7 @@ class InboxRunner:
     def _alert_failed(self, item: InboundItem, reason: str, attempts: int, now: datetime) -> None:
         sender, message_id = "", ""
         try:  # headers only: the body may be what kills us (a MIME bomb)
-            msg = BytesHeaderParser(policy=READING).parsebytes(
-                item.raw or item.headers
-            )
+            msg = BytesHeaderParser(policy=READING).parsebytes(item.raw or item.headers)
             sender, message_id = _from_address(msg)[1], _header(msg, "Message-ID")[:300]
         except Exception:  # noqa: BLE001, S110
             pass
@@ -231,5 +227,3 @@ def _until(items: list[InboundItem], should_stop: Callable[[], bool]) -> Iterato
         if should_stop():
             return
         yield item
-
-

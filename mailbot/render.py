@@ -173,10 +173,12 @@ def compose(envelope: Envelope, to: list[tuple[str, str]], rendered: Rendered) -
     """An EmailMessage with the list and robot headers; names never break a header."""
     msg = EmailMessage(policy=POLICY)
     msg["From"] = Address(display_name=_one_line(envelope.bot_name), addr_spec=envelope.bot_address)
-    msg["To"] = _addresses(to)
+    if to:  # without: a body shared by many, each copy's To comes from `personal_lines`
+        msg["To"] = _addresses(to)
     msg["Subject"] = _one_line(rendered.subject)
     msg["Date"] = format_datetime(envelope.date)
-    msg["Message-ID"] = envelope.message_id
+    if envelope.message_id:
+        msg["Message-ID"] = envelope.message_id
     if envelope.in_reply_to:
         msg["In-Reply-To"] = _one_line(envelope.in_reply_to)
         msg["References"] = _one_line(f"{envelope.references} {envelope.in_reply_to}")
@@ -197,6 +199,22 @@ def compose(envelope: Envelope, to: list[tuple[str, str]], rendered: Rendered) -
     if rendered.html:
         msg.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
     return msg
+
+
+_PLAIN_NAME_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*")
+
+
+def personal_lines(to: tuple[str, str], message_id: str) -> bytes:
+    """The To and Message-ID lines of one reader's copy of a shared body (`compose` with no
+    `to` and no Message-ID). A plain ASCII name that fits on the line is written as it is;
+    any other goes through the email package, which quotes and encodes it."""
+    name, address = _one_line(to[0]), to[1]
+    line = f"To: {name} <{address}>" if name else f"To: {address}"
+    if not (_PLAIN_NAME_RE.fullmatch(name) and address.isascii() and len(line) <= 78):
+        msg = EmailMessage(policy=POLICY)
+        msg["To"] = _addresses([to])
+        return POLICY.fold_binary("To", msg["To"]) + f"Message-ID: {message_id}\r\n".encode()
+    return f"{line}\r\nMessage-ID: {message_id}\r\n".encode()
 
 
 def _addresses(pairs: Iterable[tuple[str, str]]) -> list[Address]:

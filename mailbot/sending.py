@@ -42,6 +42,7 @@ class OutboxRunner:
         self.store = store
         self.clock = clock
         self.bounces = bounces
+        self._body: tuple[int | None, bytes] = (None, b"")
 
     def run(
         self,
@@ -71,8 +72,11 @@ class OutboxRunner:
                 else:
                     report.retrying += 1
         finally:
+            self._body = (None, b"")
             if report.sent % DURABLE_EVERY:
                 self.store.make_durable()
+        if report.sent:
+            self.store.prune_bodies(now - timedelta(hours=1))
         return report
 
     def _send_due(self, transport: Transport, due: list[QueuedMail], budget: int,
@@ -108,7 +112,7 @@ class OutboxRunner:
     def _send_one(self, conn: Any, mail: QueuedMail, report: SendReport) -> bool:
         checkpoint("send.before_smtp")
         try:
-            refused = conn.send(mail.mail_from, mail.recipients, mail.raw)
+            refused = conn.send(mail.mail_from, mail.recipients, self._whole(mail))
         except ConnectionLost as exc:
             self._retry(mail, str(exc), report)
             return False
@@ -133,6 +137,15 @@ class OutboxRunner:
         if report.sent % DURABLE_EVERY == 0:
             self.store.make_durable()
         return True
+
+    def _whole(self, mail: QueuedMail) -> bytes:
+        """The message as sent: a copy of a shared body is its own lines, then the body (the
+        last one read is kept: copies of one digest come in a row)."""
+        if mail.body_id is None:
+            return mail.raw
+        if self._body[0] != mail.body_id:
+            self._body = (mail.body_id, self.store.body(mail.body_id))
+        return mail.raw + self._body[1]
 
     def _refused(self, mail: QueuedMail, refused: dict[str, str]) -> None:
         """Recipients the server turned down while taking the message for the others: a 5xx

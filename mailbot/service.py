@@ -103,8 +103,11 @@ class Service:
     # --- inbound -------------------------------------------------------------------------
 
     def poll(self, inbox: Inbox, should_stop: Callable[[], bool] = lambda: False) -> PollReport:
-        """Handle every new message in `inbox` (see `mailbot.receiving.InboxRunner`)."""
-        return self.inbox.run(inbox, should_stop)
+        """Handle every new message in `inbox` (see `mailbot.receiving.InboxRunner`); then
+        queue a digest an admin approved in it (in chunks, after the approval's commit)."""
+        report = self.inbox.run(inbox, should_stop)
+        self.digests.finish_sending()
+        return report
 
     def note_store_trouble(self, exc: Exception) -> None:
         self.inbox.note_store_trouble(exc)
@@ -298,7 +301,6 @@ class Service:
         return Result(f"confirmed by the owner: {outcome}", sender,
                       tuple(c.verb.value for c in commands))  # fmt: skip
 
-
     def _learning(self, msg: EmailMessage, item: InboundItem, followup: FollowupRow,
                   subject: str, sender: str, now: datetime) -> Result:  # fmt: skip
         outcome, context = self.learnings.capture(msg, followup, subject, now)
@@ -467,9 +469,6 @@ class Service:
 
     # --- replies ---------------------------------------------------------------------------
 
-
-
-
     # --- scheduled -----------------------------------------------------------------------
 
     def import_members(
@@ -545,7 +544,6 @@ WEBMAIL = frozenset({
 })  # fmt: skip
 
 
-
 def _withheld_note(outcome: str) -> str:
     return f" ({outcome})" if outcome.startswith("reply withheld") else ""
 
@@ -574,5 +572,3 @@ def default_org(address: str) -> str:
     """The organisation a new member gets when they name none: their mail domain."""
     domain = address.rpartition("@")[2]
     return "" if domain in WEBMAIL else domain
-
-

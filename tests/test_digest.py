@@ -283,7 +283,7 @@ def test_learnings_are_numbered_in_both_parts_and_the_closing_fits_the_reader(wo
     html = member.get_body(("html",)).get_content()
     assert '<strong style="color:#1d70b8;">1.</strong>' in html and "2.</strong>" in html
     assert "\n1. " in body(member) and "\n2. " in body(member)
-    assert 'email "digest off"' in body(member) and "Email \"join\"" not in body(member)
+    assert 'email "digest off"' in body(member) and 'Email "join"' not in body(member)
     assert 'Email "join" to' in body(subscriber) and 'email "leave"' in body(subscriber)
     assert "subject=join" in subscriber.get_body(("html",)).get_content()
     assert "subject=join" not in html
@@ -326,3 +326,100 @@ def test_a_digest_only_reader_is_never_told_they_will_be_paired(world):
     world.receive(make_mail("reader@example.edu", "Unsubscribe from the digest"))
     member = world.store.get_member("reader@example.edu")
     assert member.state.value == "active" and not member.digest  # the digest stops, not more
+
+
+# --- at scale: one body for all readers, queued in chunks (#13) -----------------------------
+
+
+def _approve_now(world, finish=True):
+    """Make the digest and approve it as an admin would; queue it unless not ``finish``."""
+    world.service.digests.start()
+    world.service.digests.moderate(world.store.digests()[-1], True, set())
+    if finish:
+        world.service.digests.finish_sending()
+
+
+def _many_readers(world, count):
+    csv = "email,name,org\n" + "".join(
+        f"reader{n:03d}@example.com,Reader {n},Org {n % 7}\n" for n in range(count)
+    )
+    rows, _ = parse_roster(csv)
+    world.service.import_members(rows, confirmed=True)
+
+
+def test_copies_share_one_body_and_each_reader_gets_a_whole_digest(world):
+    _many_readers(world, 5)
+    _approve_now(world)
+    [bodies] = world.store.db.execute("select count(*) from bodies").fetchone()
+    assert bodies == 2  # one for members in the rounds, one for digest-only readers
+    stored = [len(r[0]) for r in world.store.db.execute(
+        "select raw from outbox where kind = 'digest' and status = 'queued'")]  # fmt: skip
+    assert len(stored) == 7 and max(stored) < 300  # a To line and a Message-ID each
+    world.service.send(world.transport)
+    digests = [m for m in world.transport.messages() if m["X-Mailbot-Kind"] == "digest"]
+    assert sorted(str(m["To"]) for m in digests)[:2] == [
+        "Anne Person <anne@example.org>", "Bob Smith <bob@example.net>"]  # fmt: skip
+    assert len({m["Message-ID"] for m in digests}) == 7
+    assert all("learned:" in body(m) and m["List-Unsubscribe"] for m in digests)
+    assert all(m.get_body(("html",)) is not None for m in digests)
+
+
+def test_a_big_digest_never_holds_the_write_lock_between_chunks(world, monkeypatch):
+    from mailbot import digests as digests_module
+    from mailbot.store import SqliteStore
+
+    monkeypatch.setattr(digests_module, "CHUNK", 2)
+    _many_readers(world, 7)
+    _approve_now(world, finish=False)
+    other = SqliteStore(world.store.path)
+    other.db.conn.execute("PRAGMA busy_timeout = 50")  # a `send` beside the digest
+    writes = []
+
+    def beside(done, total):
+        with other.atomic():  # would fail with "database is locked" inside one long job
+            other.set_setting("beside", str(done))
+        writes.append((done, total))
+
+    world.service.digests.finish_sending(beside)
+    other.close()
+    assert writes == [(2, 9), (4, 9), (6, 9), (8, 9), (9, 9)]
+
+
+def test_a_digest_stopped_part_way_is_finished_once_for_each_reader(world, monkeypatch):
+    from mailbot import digests as digests_module
+
+    monkeypatch.setattr(digests_module, "CHUNK", 3)
+    _many_readers(world, 6)
+    _approve_now(world, finish=False)
+    calls = []
+    original = digests_module.queue_copy
+
+    def dies_on_the_fifth(*args, **kwargs):
+        calls.append(args[2])
+        if len(calls) == 5:
+            raise KeyboardInterrupt  # stopped mid-chunk: that chunk rolls back
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(digests_module, "queue_copy", dies_on_the_fifth)
+    with pytest.raises(KeyboardInterrupt):
+        world.service.digests.finish_sending()
+    [queued] = world.store.db.execute("select count(*) from outbox where kind = 'digest'"
+                                      ).fetchone()  # fmt: skip
+    assert queued == 3  # the first chunk committed, the second did not
+    monkeypatch.setattr(digests_module, "queue_copy", original)
+    world.service.digests.run_due()  # the daemon's next cycle finishes it
+    world.service.send(world.transport)
+    readers = [str(m["To"]) for m in world.transport.messages() if m["X-Mailbot-Kind"] == "digest"]
+    assert len(readers) == len(set(readers)) == 8
+    assert world.store.digests()[-1].status.value == "sent"
+    assert world.store.digests()[-1].recipients == 8
+
+
+def test_shared_bodies_are_pruned_once_every_copy_went(world):
+    _approve_now(world)
+    world.service.send(world.transport)
+    assert world.store.db.execute("select count(*) from bodies").fetchone()[0] == 2
+    world.clock.advance(hours=2)
+    world.receive(make_mail("Anne Person <anne@example.org>", "status"))
+    world.service.send(world.transport)
+    assert world.store.db.execute("select count(*) from bodies").fetchone()[0] == 0

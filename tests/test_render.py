@@ -10,7 +10,14 @@ import pytest
 
 from mailbot.core.digest import Learning, RoundStat, build_digest
 from mailbot.core.membership import Member, State, view
-from mailbot.render import PACKAGE_TEMPLATES, Envelope, Rendered, Renderer, compose
+from mailbot.render import (
+    PACKAGE_TEMPLATES,
+    Envelope,
+    Rendered,
+    Renderer,
+    compose,
+    personal_lines,
+)
 
 # The one view of a person every template gets (mailbot.core.membership.view).
 MEMBER = view(Member("anne@example.org", State.paused, name="Anne Person", org="Example Council",
@@ -159,3 +166,23 @@ def test_a_long_subject_reads_back_exactly_without_a_leading_space(subject):
     assert b"Subject:\r\n" not in head
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert str(parsed["Subject"]) == subject
+
+
+@pytest.mark.parametrize("name", [
+    "Anne Person", "", "Zoë Ødegård", 'Anne "the boss" Person', "J. R. Hartley",
+    "Bob\r\nBcc: evil@example.net", "=?utf-8?q?=0D=0ABcc:_evil@example.net?=", "x" * 120,
+    "Anne, Bob", "Anne <bob@example.net>",
+])  # fmt: skip
+def test_a_readers_own_lines_read_back_as_one_recipient(name):
+    """A shared body's copy carries only its To and Message-ID lines (#13): whatever the
+    name, they are two headers, name one address, and add no other header."""
+    envelope = Envelope("Bot", "bot@example.org", "digest", "", datetime(2026, 12, 3, tzinfo=UTC),
+                        "auto-generated")  # fmt: skip
+    shared = compose(envelope, [], Rendered("Digest", "Hello.\n")).as_bytes()
+    raw = personal_lines((name, "anne@example.org"), "<1@example.org>") + shared
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert [a.addr_spec for a in msg["To"].addresses] == ["anne@example.org"]
+    assert msg["Message-ID"] == "<1@example.org>" and msg["Bcc"] is None
+    assert sorted(k.lower() for k in msg.keys()).count("to") == 1
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    assert raw.split(b"\r\n\r\n")[0].isascii()

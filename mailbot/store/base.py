@@ -74,6 +74,7 @@ class OutgoingMail:
     about: str = ""  # the person it is about, when not (only) a recipient: admin alerts
     digest_id: int | None = None  # a digest's copy for one reader
     copy_of: int | None = None  # a retry for one deferred recipient of this outbox id
+    body_id: int | None = None  # `raw` is only the header lines; the rest is this shared body
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class QueuedMail:
     raw: bytes
     attempts: int
     created_at: str
+    body_id: int | None = None  # the shared body that follows `raw` (see `OutgoingMail`)
 
 
 class StoreBase:

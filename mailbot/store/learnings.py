@@ -220,6 +220,20 @@ class LearningQueries(StoreBase):
         )
         return [_member(r) for r in rows]
 
+    def digest_readers(self, after: str = "", limit: int = 1_000) -> list[tuple[str, str, bool]]:
+        """(name, address, paired) of the digest's readers after ``after``, in address order:
+        a page at a time, so 200,000 readers never sit in memory together."""
+        rows = self.db.conn.execute(
+            "select name, email, pairing from members where state in ('active', 'paused') "
+            "and digest = 1 and bounced_at is null and email > ? order by email limit ?",
+            [after, limit])  # fmt: skip
+        return [(name or "", email, bool(pairing)) for name, email, pairing in rows]
+
+    def digest_reader_count(self) -> int:
+        return int(self.db.conn.execute(
+            "select count(*) from members where state in ('active', 'paused') and digest = 1 "
+            "and bounced_at is null").fetchone()[0])  # fmt: skip
+
     def digests(self) -> list[DigestRow]:
         return [_digest(r) for r in self.query("select * from digests order by id")]
 

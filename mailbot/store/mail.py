@@ -162,6 +162,7 @@ class MailQueries(StoreBase):
                 "about": mail.about or None,
                 "digest_id": mail.digest_id,
                 "copy_of": mail.copy_of,
+                "body_id": mail.body_id,
             },
         )
         self.insert_many("outbox_recipients", (
@@ -218,6 +219,7 @@ class MailQueries(StoreBase):
                 r["raw"],
                 r["attempts"],
                 r["created_at"],
+                r["body_id"],
             )
             for r in rows
         ]
@@ -276,6 +278,7 @@ class MailQueries(StoreBase):
             row["message_id"],
             row["raw"],
             copy_of=row.get("copy_of") or mail_id,
+            body_id=row.get("body_id"),
         )
         return self.enqueue(copy, now)
 
@@ -324,5 +327,23 @@ class MailQueries(StoreBase):
                              "where digest_id = ? and status = 'queued'", [digest_id])  # fmt: skip
         return [_outbox(r) for r in rows]
 
-    def replace_raw(self, mail_id: int, raw: bytes) -> None:
-        self.db.execute("update outbox set raw = ? where id = ?", [raw, mail_id])
+    def add_body(self, raw: bytes, now: datetime) -> int:
+        """A body many queued emails share (a digest's): stored once."""
+        return self.insert("bodies", {"raw": raw, "created_at": stamp(now)})
+
+    def body(self, body_id: int) -> bytes:
+        rows = list(self.query("select raw from bodies where id = ?", [body_id]))
+        return bytes(rows[0]["raw"]) if rows else b""
+
+    def use_body(self, mail_id: int, lines: bytes, body_id: int) -> None:
+        """A queued copy now goes as ``lines`` then that shared body (a digest rebuilt)."""
+        self.db.execute("update outbox set raw = ?, body_id = ? where id = ?",
+                        [lines, body_id, mail_id])  # fmt: skip
+
+    def prune_bodies(self, before: datetime) -> int:
+        """Shared bodies made before then that no queued email needs any more (their copies
+        went, or were withdrawn); how many were deleted. A body is younger than an hour
+        while its digest is still being queued."""
+        sql = ("delete from bodies where created_at < ? and not exists (select 1 from outbox "
+               "where body_id = bodies.id and status = 'queued')")  # fmt: skip
+        return self.db.conn.execute(sql, [stamp(before)]).rowcount
