@@ -39,6 +39,7 @@ import contextlib
 import email
 import email.policy
 import gc
+import json
 import multiprocessing
 import os
 import platform
@@ -639,9 +640,16 @@ def run(count: int, flat_count: int) -> None:
     print()
     print(table([("raw smtplib", raw_t, raw_m), ("mailbot send", send_t, send_m)]))
     print()
+    poll_rate = _per_message_ms(base_t) / _per_message_ms(poll_t)
+    send_rate = _per_message_ms(raw_t) / _per_message_ms(send_t)
     print(f"rate against the baseline (target >= 0.5 poll, >= 0.7 send): poll "
-          f"{_per_message_ms(base_t) / _per_message_ms(poll_t):.2f}, send "
-          f"{_per_message_ms(raw_t) / _per_message_ms(send_t):.2f}")  # fmt: skip
+          f"{poll_rate:.2f}, send {send_rate:.2f}")  # fmt: skip
+    summary = {"messages": count, "poll_rate": round(poll_rate, 3),
+               "send_rate": round(send_rate, 3),
+               "poll_mem_x": round(poll_m.peak / base_m.peak, 3) if poll_m.peak and base_m.peak
+               else None, "poll_peak_mib": round((poll_m.peak or 0) / MIB, 2),
+               "base_peak_mib": round((base_m.peak or 0) / MIB, 2)}  # fmt: skip
+    print("summary: " + json.dumps(summary))  # for benchmarks/all.py
     print()
     print("time x: ms per message / baseline's; mem x: tracemalloc peak / baseline's;")
     print("RSS+: rise of peak RSS over the phase's start, in the timed pass (own process)")

@@ -192,9 +192,10 @@ def run(ctx: Context, once: bool) -> None:
 def pair(ctx: Context, dry_run: bool, fmt: str, seed: int | None, force: bool) -> None:
     """Start a pairing round now (intros are queued; `mailbot send` or `run` delivers them).
 
-    Safe beside a running daemon: the round commits in one transaction. A dry run shows the
-    groups the next round will make (each round's seed comes from its number) and says when
-    `pair` would refuse.
+    Safe beside a running daemon: the groups commit in one transaction, the intros in chunks
+    of 1,000 groups; a round stopped part-way gets its remaining intros first. A dry run
+    shows the groups the next round will make (each round's seed comes from its number) and
+    says when `pair` would refuse.
     """
 
     with ctx.app() as app:
@@ -203,6 +204,9 @@ def pair(ctx: Context, dry_run: bool, fmt: str, seed: int | None, force: bool) -
         if dry_run:
             plan = app.rounds.plan(slot, seed, ahead=True)
         else:
+            with ctx.progress("queueing intros") as progress:
+                if app.rounds.finish_intros(progress):
+                    click.echo("queued the intros a stopped round had left", err=True)
             if recent and not force:
                 raise MailbotError(f"{recent}, less than half a cadence ago; "
                                    "use --force to run another round now")  # fmt: skip

@@ -33,6 +33,7 @@ from mailbot.render import Renderer
 from mailbot.store import FollowupRow, GroupRow, RoundRow, SqliteStore
 
 log = logging.getLogger(__name__)
+CHUNK = 1_000  # groups asked in one transaction
 
 
 def new_code() -> str:
@@ -62,20 +63,28 @@ class Learnings:
         return self._follow_up(latest, progress)
 
     def _follow_up(self, round_row: RoundRow, progress: Progress = no_progress) -> int:
+        """Ask everyone in the round, ``CHUNK`` groups to a transaction; those already asked
+        (a run stopped part-way) are skipped, so nobody is asked, or counted silent, twice."""
         now = self.clock.now()
-        count = 0
+        count = done = 0
+        groups = self.store.groups_of_round(round_row.id)
+        asked = self.store.asked(round_row.id)
+        total = sum(len(g.members) for g in groups)
+        for start in range(0, len(groups), CHUNK):
+            chunk = groups[start : start + CHUNK]
+            with self.store.atomic():
+                people = self.store.members_by_email([e for g in chunk for e in g.members])
+                for group in chunk:
+                    members = [people[e] for e in group.members if e in people]
+                    for member in members:
+                        if member.state == State.left or (group.id, member.email) in asked:
+                            continue
+                        others = [m for m in members if m.email != member.email]
+                        self._ask(round_row, group, member, others, now)
+                        count += 1
+            done += sum(len(g.members) for g in chunk)
+            progress(done, total)
         with self.store.atomic():
-            groups = self.store.groups_of_round(round_row.id)
-            total = sum(len(g.members) for g in groups)
-            for group in groups:
-                members = [self.store.get_member(e) for e in group.members]
-                for member in members:
-                    if member is None or member.state == State.left:
-                        continue
-                    others = [m for m in members if m is not None and m.email != member.email]
-                    self._ask(round_row, group, member, others, now)
-                    count += 1
-                    progress(count, total)
             self.store.mark_followed_up(round_row.id, now)
             checkpoint("followup.before_commit")
         checkpoint("followup.after_commit")

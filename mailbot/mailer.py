@@ -16,7 +16,7 @@ from email.utils import make_msgid
 from typing import Any
 
 from mailbot.config import BotConfig, Config
-from mailbot.render import Envelope, Rendered, Renderer, compose, personal_lines
+from mailbot.render import Envelope, Rendered, Renderer, compose_bytes, personal_lines
 from mailbot.store import OutgoingMail, SqliteStore
 
 log = logging.getLogger("mailbot.alerts")  # the log lines organisers know, unchanged
@@ -55,12 +55,12 @@ def queue_email(
         reply_to=tuple(reply_to or ()),
         unsubscribe=unsubscribe,
     )
-    msg = compose(envelope, to, rendered)
     recipients = tuple(address for _, address in to)
     token = return_token(envelope.message_id) if bot.verp else ""
     store.enqueue(
         OutgoingMail(key, kind, topic or kind, return_path(bot.address, token), recipients,
-                     envelope.message_id, msg.as_bytes(), token, reply, about, digest_id),
+                     envelope.message_id, compose_bytes(envelope, to, rendered), token, reply,
+                     about, digest_id),
         now,
     )  # fmt: skip
     return envelope.message_id

@@ -1,9 +1,12 @@
-"""Pairing rounds: who takes part, the matching, the intros; one transaction per round.
+"""Pairing rounds: who takes part, the matching, the intros.
 
 A round is keyed by its slot (the scheduled moment, or ``manual <time>`` for ``mailbot pair``).
-The groups, the intro emails (queued in the outbox) and the pause countdowns commit together,
-and a slot that already has a round is never run again, so two triggers or a crash and
-restart cannot pair anyone twice or send a second intro.
+The groups and the pause countdowns commit together, and a slot that already has a round is
+never run again, so two triggers or a crash and restart cannot pair anyone twice. The intros
+are queued after that commit, ``CHUNK`` groups to a transaction (a `send` beside a round of
+100,000 waits a moment, not minutes), each under its own key; a round stopped before all of
+them were queued is finished by the next `pair`, scheduled cycle or `run`, and no intro is
+queued twice.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from mailbot.store import SqliteStore, stamp
 log = logging.getLogger(__name__)
 
 MISSED_FOLLOWUPS_LIMIT = 3
+CHUNK = 1_000  # groups whose intros are queued in one transaction
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ class Rounds:
         """Start the round for the latest scheduled slot, unless one ran since (catch up once)."""
         if not self.config.rounds.enabled:
             return None
+        self.finish_intros()
         now = self.clock.now()
         since = self.store.setting("schedule_since")
         if since is None:  # the schedule starts now: no round for slots before installation
@@ -142,13 +147,15 @@ class Rounds:
             for number, group in enumerate(plan.groups, 1):
                 # Whoever has been asked to make the first move least often is asked now.
                 first = min(sorted(group), key=lambda e: (movers.get(e, 0), rng.random()))
-                self._intro(round_id, plan, number, group, first, now)
-                progress(number, len(plan.groups))
+                message_id = make_msgid(idstring="intro", domain=self.config.bot.domain)
+                trio_seat = group[2] if len(group) == 3 else ""
+                self.store.add_group(round_id, number, group, trio_seat, first, message_id)
             for email in plan.unmatched:
                 self._no_match(plan, email, now)
             self._count_down(plan, now)
             checkpoint("pair.before_commit")
         checkpoint("pair.after_commit")
+        self._queue_intros(round_id, plan, progress)
         log.info(
             "round %s (%s): %d group(s), %d unmatched, seed %s",
             plan.number,
@@ -175,20 +182,33 @@ class Rounds:
 
     # --- emails --------------------------------------------------------------------------
 
-    def _intro(
-        self,
-        round_id: int,
-        plan: RoundPlan,
-        number: int,
-        group: tuple[str, ...],
-        first_email: str,
-        now: datetime,
-    ) -> None:
-        message_id = make_msgid(idstring="intro", domain=self.config.bot.domain)
-        trio_seat = group[2] if len(group) == 3 else ""
-        self.store.add_group(round_id, number, group, trio_seat, first_email, message_id)
-        key = f"intro:{plan.slot}:{number}"
-        self._send_intro(plan, key, list(group), first_email, message_id, now)
+    def finish_intros(self, progress: Progress = no_progress) -> int:
+        """Queue the intros of a round stopped before all were queued; how many rounds."""
+        rounds = self.store.rounds_without_intros()
+        for row in rounds:
+            plan = RoundPlan(row.slot, row.number, row.seed, (), (), 0.0)
+            self._queue_intros(row.id, plan, progress)
+            log.info("round %s: the intros left to queue are queued", row.number)
+        return len(rounds)
+
+    def _queue_intros(self, round_id: int, plan: RoundPlan, progress: Progress) -> None:
+        """Every group's intro, ``CHUNK`` groups to a transaction; the key of each is the
+        round's slot and the group's number, so a restart queues only those still missing."""
+        last = self.store.last_group_number(round_id)
+        now = self.clock.now()
+        base = self._context(plan, now)
+        for first in range(1, last + 1, CHUNK):
+            with self.store.atomic():
+                groups = self.store.intro_groups(round_id, first, first + CHUNK - 1)
+                people = self.store.members_by_email([e for g in groups for e in g.members])
+                for group in groups:
+                    key = f"intro:{plan.slot}:{group.number}"
+                    first_mover = group.first_mover or group.members[0]
+                    self._send_intro(plan, key, group.members, first_mover, group.message_id,
+                                     now, people=people, base=base)  # fmt: skip
+            progress(min(first + CHUNK - 1, last), last)
+        with self.store.atomic():
+            self.store.mark_intros_queued(round_id, now)
 
     def _send_intro(
         self,
@@ -199,13 +219,17 @@ class Rounds:
         message_id: str,
         now: datetime,
         to_only: list[str] | None = None,
+        *,
+        people: dict[str, Member] | None = None,
+        base: dict[str, Any] | None = None,
     ) -> None:
-        people = [self.store.get_member(email) for email in group]
-        members = [p for p in people if p is not None]
+        """The intro of one group (``people`` and ``base`` context: read once a chunk)."""
+        if people is None:
+            people = self.store.members_by_email(group)
+        members = [people[email] for email in group if email in people]
         first = next(m for m in members if m.email == first_email)
-        context = self._context(
-            plan, now, people=[view(m) for m in members], first_mover=view(first)
-        )
+        context = {**(base or self._context(plan, now)), "people": [view(m) for m in members],
+                   "first_mover": view(first)}  # fmt: skip
         rendered = self.renderer.render("intro", context)
         everyone = [(m.name, m.email) for m in members]
         to = [p for p in everyone if to_only is None or p[1] in to_only]

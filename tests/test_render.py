@@ -7,6 +7,8 @@ import email.policy
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailbot.core.digest import Learning, RoundStat, build_digest
 from mailbot.core.membership import Member, State, view
@@ -16,6 +18,7 @@ from mailbot.render import (
     Rendered,
     Renderer,
     compose,
+    compose_bytes,
     personal_lines,
 )
 
@@ -186,3 +189,65 @@ def test_a_readers_own_lines_read_back_as_one_recipient(name):
     assert sorted(k.lower() for k in msg.keys()).count("to") == 1
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
     assert raw.split(b"\r\n\r\n")[0].isascii()
+
+
+_NAMES = st.sampled_from(
+    [
+        "Anne Person",
+        "",
+        "Bob",
+        "Zoë Ødegård",
+        'Anne "x" Person',
+        "J. Smith",
+        "A" * 70,
+        "Dr O'Brien-Smith",
+        "=?utf-8?q?x?=",
+        "Ann\r\nBcc: x@y.z",
+    ]
+)
+_TEXTS = st.sampled_from(
+    [
+        "Hello\nthere\n",
+        "Hi,\n\n-- \nBot\n",
+        "a" * 300 + "\n",
+        "é\n",
+        "x\ry\x0cz\n",
+        "tab\there \n",
+        "From the start\n.\n",
+        "a" * 999 + "\n",
+    ]
+)
+_SUBJECTS = st.sampled_from(["Meet Bob", "", "word " * 30, "Ünïcode", "x" * 100, "=?a?b?c?="])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(_NAMES, st.sampled_from(["anne@example.org", "b@example.net"])),
+        min_size=1,
+        max_size=3,
+    ),
+    _SUBJECTS,
+    _TEXTS,
+    st.booleans(),
+    _NAMES,
+)
+def test_plain_mail_written_directly_is_what_the_email_package_writes(to, subject, text,
+                                                                      threaded, bot):  # fmt: skip
+    """The fast path (#13) is byte for byte the email package's output, or not taken."""
+    envelope = Envelope(bot or "Bot", "bot@example.org", "intro", "<1.2@example.org>",
+                        datetime(2026, 12, 3, 9, tzinfo=UTC), "auto-generated",
+                        in_reply_to="<a@b>" if threaded else "", references="<c@d>",
+                        reply_to=tuple(to) if threaded else ())  # fmt: skip
+    rendered = Rendered(subject, text)
+    assert compose_bytes(envelope, to, rendered) == compose(envelope, to, rendered).as_bytes()
+
+
+def test_an_ordinary_intro_takes_the_fast_path():
+    from mailbot.render import _plain_bytes
+
+    to = [("Anne Person", "anne@example.org"), ("Bob", "b@example.net")]
+    envelope = Envelope("UnMentoring", "bot@example.org", "intro", "<1.2@example.org>",
+                        datetime(2026, 12, 3, 9, tzinfo=UTC), "auto-generated",
+                        reply_to=tuple(to))  # fmt: skip
+    assert _plain_bytes(envelope, to, Rendered("Meet Bob", "Hello\n")) is not None

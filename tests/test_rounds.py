@@ -309,3 +309,93 @@ def test_people_without_a_name_are_greeted_by_their_address_everywhere(world):
     for msg in world.transport.messages():
         text = body(msg)
         assert "Hello ," not in text and ("Hello kim" in text or "Hello lee" in text), text[:80]
+
+
+# --- big rounds: intros and follow-ups in chunks (#13) --------------------------------------
+
+
+def _many(world, count):
+    rows = "".join(f"person{n}@example{n % 4}.org,Person {n},Org {n}\n" for n in range(count))
+    parsed, problems = parse_roster("email,name,org\n" + rows)
+    assert not problems
+    world.service.import_members(parsed, confirmed=True)
+
+
+def test_a_big_round_never_holds_the_write_lock_while_its_intros_are_queued(world, monkeypatch):
+    from mailbot import rounds as rounds_module
+    from mailbot.store import SqliteStore
+
+    monkeypatch.setattr(rounds_module, "CHUNK", 2)
+    _many(world, 10)
+    other = SqliteStore(world.store.path)
+    other.db.conn.execute("PRAGMA busy_timeout = 50")  # a `send` beside the round
+    seen = []
+
+    def beside(done, total):
+        with other.atomic():  # "database is locked" if the round held the lock throughout
+            other.set_setting("beside", str(done))
+        seen.append((done, total))
+
+    world.rounds.run("r1", progress=beside)
+    other.close()
+    assert seen == [(2, 5), (4, 5), (5, 5)]
+    world.service.send(world.transport)
+    assert len(intros(world)) == 5
+
+
+def test_a_round_stopped_part_way_gets_the_rest_of_its_intros_once(world, monkeypatch):
+    from mailbot import rounds as rounds_module
+
+    monkeypatch.setattr(rounds_module, "CHUNK", 2)
+    _many(world, 10)
+    original = rounds_module.Rounds._send_intro
+    calls = []
+
+    def dies_on_the_fourth(self, *args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # killed mid-chunk: the groups are committed, not it
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(rounds_module.Rounds, "_send_intro", dies_on_the_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        world.rounds.run("r1")
+    assert world.store.db.execute("select count(*) from outbox where kind = 'intro'"
+                                  ).fetchone()[0] == 2  # fmt: skip
+    monkeypatch.setattr(rounds_module.Rounds, "_send_intro", original)
+    assert world.rounds.run("r1") is None  # the slot has its round: not paired again
+    assert world.rounds.finish_intros() == 1
+    assert world.rounds.finish_intros() == 0
+    world.service.send(world.transport)
+    groups = [sorted(str(m["To"]).split(", ")) for m in intros(world)]
+    assert len(groups) == 5 and len({tuple(g) for g in groups}) == 5
+    everyone = sorted(a for g in groups for a in g)
+    assert len(everyone) == len(set(everyone)) == 10
+
+
+def test_follow_ups_stopped_part_way_ask_nobody_twice(world, monkeypatch):
+    from mailbot import learnings as learnings_module
+
+    monkeypatch.setattr(learnings_module, "CHUNK", 2)
+    _many(world, 10)
+    world.rounds.run("r1")
+    original = learnings_module.Learnings._ask
+    calls = []
+
+    def dies_on_the_seventh(self, *args, **kwargs):
+        calls.append(args[2].email)
+        if len(calls) == 7:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(learnings_module.Learnings, "_ask", dies_on_the_seventh)
+    with pytest.raises(KeyboardInterrupt):
+        world.service.learnings.follow_up_latest()
+    monkeypatch.setattr(learnings_module.Learnings, "_ask", original)
+    assert world.service.learnings.follow_up_latest() == 6  # 4 asked before the stop
+    assert world.service.learnings.follow_up_latest() == 0
+    world.service.send(world.transport)
+    asked = [str(m["To"]) for m in world.transport.messages() if m["X-Mailbot-Kind"] == "followup"]
+    assert len(asked) == len(set(asked)) == 10
+    missed = world.store.db.execute("select sum(missed_followups) from members").fetchone()[0]
+    assert missed == 10  # each silent member counted once

@@ -79,6 +79,12 @@ class LearningQueries(StoreBase):
              "message_id": message_id, "sent_at": stamp(now), "answered_at": None}
         )  # fmt: skip
 
+    def asked(self, round_id: int) -> set[tuple[int, str]]:
+        """(group id, address) of everyone already sent this round's follow-up."""
+        rows = self.db.conn.execute("select group_id, email from followups where round_id = ?",
+                                    [round_id])  # fmt: skip
+        return {(int(group_id), email) for group_id, email in rows}
+
     def count_unanswered(self, email: str) -> None:
         self.db.execute(
             "update members set missed_followups = missed_followups + 1 where email = ?",

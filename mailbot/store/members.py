@@ -94,6 +94,16 @@ class MemberQueries(StoreBase):
             row.setdefault("created_at", stamp(now))
             self.insert("members", row)
 
+    def members_by_email(self, emails: list[str]) -> dict[str, Member]:
+        """The members among ``emails``, by address (500 to a query)."""
+        found: dict[str, Member] = {}
+        for start in range(0, len(emails), 500):
+            part = emails[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for row in self.query(f"select * from members where email in ({marks})", part):
+                found[row["email"]] = _member(row)
+        return found
+
     def members(self) -> list[dict[str, Any]]:
         """Every member's row as stored: the plain view `mailbot members` prints."""
         return list(self.query("select * from members order by state, email"))

@@ -33,6 +33,16 @@ class GroupRow:
     members: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class IntroGroup:
+    """A group as its intro needs it."""
+
+    number: int
+    first_mover: str
+    message_id: str
+    members: list[str]
+
+
 def _round(row: dict[str, Any]) -> RoundRow:
     return RoundRow(int(row["id"]), row["slot"], int(row["number"]),
                     datetime.fromisoformat(row["started_at"]), int(row.get("seed") or 0),
@@ -152,6 +162,32 @@ class RoundQueries(StoreBase):
         secret = (self.setting("round_secret") or "").encode()
         digest = hmac.new(secret, f"round {number}".encode(), hashlib.sha256).digest()
         return int.from_bytes(digest[:4], "big")
+
+    def rounds_without_intros(self) -> list[RoundRow]:
+        """Rounds whose intros were not all queued (stopped part-way), oldest first."""
+        rows = self.query("select * from rounds where intros_queued_at is null order by number")
+        return [_round(r) for r in rows]
+
+    def mark_intros_queued(self, round_id: int, now: datetime) -> None:
+        self.db.execute("update rounds set intros_queued_at = ? where id = ?",
+                        [stamp(now), round_id])  # fmt: skip
+
+    def intro_groups(self, round_id: int, first: int, last: int) -> list[IntroGroup]:
+        """The round's groups numbered ``first`` to ``last``, members in their seat order."""
+        rows = self.db.conn.execute(
+            "select g.number, g.first_mover, g.intro_message_id, m.email from round_groups g "
+            "join group_members m on m.group_id = g.id where g.round_id = ? and g.number "
+            "between ? and ? order by g.number, m.rowid", [round_id, first, last])  # fmt: skip
+        groups: dict[int, IntroGroup] = {}
+        for number, first_mover, message_id, email in rows:
+            group = groups.setdefault(number, IntroGroup(number, first_mover or "", message_id, []))
+            group.members.append(email)
+        return list(groups.values())
+
+    def last_group_number(self, round_id: int) -> int:
+        row = self.db.conn.execute("select coalesce(max(number), 0) from round_groups "
+                                   "where round_id = ?", [round_id]).fetchone()  # fmt: skip
+        return int(row[0])
 
     def group_emails(self, group_id: int) -> list[str]:
         rows = self.query(

@@ -281,3 +281,12 @@ def m012_shared_bodies(db: sqlite_utils.Database) -> None:
     db.table("bodies").create({"id": int, "raw": bytes, "created_at": str}, pk="id")
     db.table("outbox").add_column("body_id", int)
     db.table("outbox").create_index(["body_id"])
+
+
+@migrations()
+def m013_rounds_in_chunks(db: sqlite_utils.Database) -> None:
+    # A round's groups commit at once; its intros are queued afterwards in chunks, and a
+    # round stopped before all of them were queued is finished by the next run.
+    db.table("rounds").add_column("intros_queued_at", str)
+    db.execute("update rounds set intros_queued_at = started_at")
+    db.table("followups").create_index(["round_id"])  # who was asked: read on each run
