@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 MISSED_FOLLOWUPS_LIMIT = 3
 CHUNK = 1_000  # groups whose intros are queued in one transaction
+WINDOW = 12  # rounds over which an earlier meeting costs more (`core.pairing.repeat_cost`)
+FULL_HISTORY_BELOW = 1_000  # candidates: below this, every round ever is read
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,11 @@ class Rounds:
         candidates = [
             Candidate(m.email, m.org.strip().lower(), seats.get(m.email, 0)) for m in members
         ]
-        result = make_groups(
-            candidates, self.store.meetings(number), self.store.blocks(), random.Random(seed)
-        )
+        # A big pool has fresh partners for everyone: only the rounds that cost more than a
+        # meeting long ago are read (the window of 12 and one more), not years of history.
+        since = number - WINDOW - 2 if len(candidates) >= FULL_HISTORY_BELOW else 0
+        met = self.store.meetings(number, since)
+        result = make_groups(candidates, met, self.store.blocks(), random.Random(seed))
         return RoundPlan(slot, number, seed, result.groups, result.unmatched, result.cost,
                          tuple(m.email for m in resumed if m.pairing), tuple(sorted(quiet)))
 

@@ -399,3 +399,26 @@ def test_follow_ups_stopped_part_way_ask_nobody_twice(world, monkeypatch):
     assert len(asked) == len(set(asked)) == 10
     missed = world.store.db.execute("select sum(missed_followups) from members").fetchone()[0]
     assert missed == 10  # each silent member counted once
+
+
+def test_history_is_streamed_and_a_big_pool_reads_only_the_rounds_that_matter(world, monkeypatch):
+    from mailbot import rounds as rounds_module
+
+    _many(world, 4)
+    for slot in ("r1", "r2", "r3"):
+        world.rounds.run(slot)
+    met = list(world.store.meetings(4))
+    assert len(met) == 6 and {ago for _, _, ago in met} == {1, 2, 3}
+    assert {ago for _, _, ago in world.store.meetings(4, since=2)} == {1}
+    read = []
+    original = world.store.meetings
+
+    def meetings(number, since=0):
+        read.append(since)
+        return original(number, since)
+
+    monkeypatch.setattr(world.store, "meetings", meetings)
+    world.rounds.plan("r4")
+    monkeypatch.setattr(rounds_module, "FULL_HISTORY_BELOW", 4)
+    world.rounds.plan("r4")
+    assert read == [0, 4 - rounds_module.WINDOW - 2]

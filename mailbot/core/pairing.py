@@ -59,7 +59,7 @@ the same costs, round by round, and times 100,000 candidates (about 1.5 s, 90 Mi
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -123,9 +123,24 @@ def pair_cost(rounds_ago: int | None, same_org: bool, *, window: int = 12) -> in
     return repeat_cost(rounds_ago, window=window) + (SAME_ORG if same_org else 0)
 
 
+Met = Mapping[frozenset[str], int] | Iterable[tuple[str, str, int]]
+
+
+def _meetings(met: Met) -> Iterator[tuple[str, str, int]]:
+    """(a, b, rounds ago) from a mapping of pairs, or as given: a store streams them, so a
+    million members' history is never held as a million pairs (frozensets: 3 GB)."""
+    if not isinstance(met, Mapping):
+        yield from met
+        return
+    for pair, ago in met.items():
+        if len(pair) == 2:
+            a, b = pair
+            yield a, b, ago
+
+
 def make_groups(
     candidates: Sequence[Candidate],
-    met: Mapping[frozenset[str], int],
+    met: Met,
     blocked: Collection[frozenset[str]],
     rng: Rng,
     *,
@@ -152,7 +167,7 @@ class _Pool:
     def __init__(
         self,
         candidates: Sequence[Candidate],
-        met: Mapping[frozenset[str], int],
+        met: Met,
         blocked: Collection[frozenset[str]],
         rng: Rng,
         window: int,
@@ -174,16 +189,14 @@ class _Pool:
         hist: list[dict[int, int]] = [{} for _ in range(n)]
         by_age = [repeat_cost(k, window=window) for k in range(window + 2)]  # window + 1: stale
         get = index.get
-        for pair, ago in met.items():
-            if len(pair) != 2:
-                continue
-            a, b = pair
+        for a, b, ago in _meetings(met):
             i, j = get(a), get(b)
-            if i is None or j is None:
+            if i is None or j is None or i == j:
                 continue
             c = by_age[min(max(ago, 1), window + 1)]
-            hist[i][j] = c
-            hist[j][i] = c
+            if c > hist[i].get(j, 0):  # met more than once: the latest counts
+                hist[i][j] = c
+                hist[j][i] = c
         for pair in blocked:
             if len(pair) != 2:
                 continue

@@ -53,13 +53,6 @@ def _member(row: dict[str, Any]) -> Member:
     )
 
 
-def _record_meetings(met: dict[frozenset[str], int], group: list[str], ago: int) -> None:
-    for i, a in enumerate(group):
-        for b in group[i + 1 :]:
-            pair = frozenset((a, b))
-            met[pair] = min(ago, met.get(pair, ago))
-
-
 @dataclass(frozen=True)
 class OutgoingMail:
     key: str  # unique per event: a second trigger inserts nothing, so nobody is mailed twice

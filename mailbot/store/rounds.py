@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from mailbot.store.base import (
     StoreBase,
-    _record_meetings,
     stamp,
 )
 
@@ -120,22 +121,24 @@ class RoundQueries(StoreBase):
             groups.setdefault(row["number"], []).append(row["email"])
         return list(groups.values())
 
-    def meetings(self, current_number: int) -> dict[frozenset[str], int]:
-        """Every pair that has met: how many rounds ago (1 = last round), most recent."""
-        met: dict[frozenset[str], int] = {}
-        rows = self.query(
+    def meetings(self, current_number: int, since: int = 0) -> Iterator[tuple[str, str, int]]:
+        """Every pair that has met in rounds after round ``since``, as (a, b, rounds ago;
+        1 = last round), streamed group by group: a national scheme's history never sits in
+        memory as pairs."""
+        rows = self.db.conn.execute(
             "select m.group_id, m.email, r.number from group_members m "
-            "join rounds r on r.id = m.round_id order by m.group_id"
+            "join rounds r on r.id = m.round_id where r.number > ? order by m.group_id",
+            [since],
         )
         group: list[str] = []
-        current = None
-        number = 0
-        for row in [*rows, {"group_id": None, "email": "", "number": 0}]:
-            if row["group_id"] != current:
-                _record_meetings(met, group, current_number - number)
-                group, current, number = [], row["group_id"], row["number"]
-            group.append(row["email"])
-        return met
+        current, number = None, 0
+        for group_id, email, round_number in itertools.chain(rows, [(None, "", 0)]):
+            if group_id != current:
+                for i, a in enumerate(group):
+                    for b in group[i + 1 :]:
+                        yield a, b, current_number - number
+                group, current, number = [], group_id, round_number
+            group.append(email)
 
     def is_intro_thread(self, message_ids: list[str]) -> bool:
         if not message_ids:
