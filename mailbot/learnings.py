@@ -74,6 +74,7 @@ class Learnings:
             chunk = groups[start : start + CHUNK]
             with self.store.atomic():
                 people = self.store.members_by_email([e for g in chunk for e in g.members])
+                silent = []  # until they answer: three unanswered in a row pause them
                 for group in chunk:
                     members = [people[e] for e in group.members if e in people]
                     for member in members:
@@ -81,7 +82,9 @@ class Learnings:
                             continue
                         others = [m for m in members if m.email != member.email]
                         self._ask(round_row, group, member, others, now)
-                        count += 1
+                        silent.append(member.email)
+                self.store.count_unanswered(silent)
+                count += len(silent)
             done += sum(len(g.members) for g in chunk)
             progress(done, total)
         with self.store.atomic():
@@ -97,7 +100,6 @@ class Learnings:
         code = f"{round_row.number}-{group.number}-{self.make_code()}"
         message_id = make_msgid(idstring="followup", domain=bot.domain)
         self.store.add_followup(round_row.id, group.id, member.email, code, message_id, now)
-        self.store.count_unanswered(member.email)  # until they answer: three pause them
         context = {
             "bot": bot.view,
             "person": view(member),

@@ -243,11 +243,17 @@ def test_plain_mail_written_directly_is_what_the_email_package_writes(to, subjec
     assert compose_bytes(envelope, to, rendered) == compose(envelope, to, rendered).as_bytes()
 
 
-def test_an_ordinary_intro_takes_the_fast_path():
-    from mailbot.render import _plain_bytes
+def test_only_an_html_alternative_takes_the_whole_email_package(monkeypatch):
+    import mailbot.render as render
 
-    to = [("Anne Person", "anne@example.org"), ("Bob", "b@example.net")]
+    to = [("Zoë Ødegård", "zoe@example.org"), ("J. Smith", "j@example.net")]
     envelope = Envelope("UnMentoring", "bot@example.org", "intro", "<1.2@example.org>",
                         datetime(2026, 12, 3, 9, tzinfo=UTC), "auto-generated",
                         reply_to=tuple(to))  # fmt: skip
-    assert _plain_bytes(envelope, to, Rendered("Meet Bob", "Hello\n")) is not None
+    expected = compose(envelope, to, Rendered("Rencontre: Zoë", "Bonjour Zoë\n")).as_bytes()
+
+    def refuse(*args):
+        raise AssertionError("the email package composed a plain email")
+
+    monkeypatch.setattr(render, "compose", refuse)
+    assert compose_bytes(envelope, to, Rendered("Rencontre: Zoë", "Bonjour Zoë\n")) == expected

@@ -218,7 +218,7 @@ def test_the_first_move_rotates(world):
 def test_three_unanswered_follow_ups_pause_kindly_before_the_next_round(world):
     add(world, 3)
     for _ in range(3):  # three follow-ups asked, none answered
-        world.store.count_unanswered("anne@example.org")
+        world.store.count_unanswered(["anne@example.org"])
     plan = world.rounds.run("r1")
     assert "anne@example.org" not in {e for g in plan.groups for e in g}
     assert world.state("anne@example.org") == "paused"
@@ -288,7 +288,7 @@ def test_a_plan_made_ahead_is_the_round_that_runs(tmp_path):
     world.store.save_member(replace(bob, state=State.paused, paused_until=date(2026, 11, 2)),
                             world.clock.now())  # fmt: skip
     for _ in range(3):  # three follow-ups asked, none answered
-        world.store.count_unanswered("anne@example.org")
+        world.store.count_unanswered(["anne@example.org"])
     ahead = rounds.plan("manual", ahead=True)
     assert ahead.resumed == ("bob@example.net",) and ahead.quieted == ("anne@example.org",)
     world.service.resume_due()

@@ -6,7 +6,7 @@ the outcome out. Nothing here touches I/O.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -63,12 +63,17 @@ class Outcome:
     digest: bool | None = None  # turn the digest on or off
 
 
+_FIELDS = fields(Member)
+
+
 def view(member: Member | None, email: str = "") -> dict[str, Any]:
     """What every template sees of a person, as `member`, `person` or one of `people`: the
     stored profile; `state` as text ("none": not a member); `first_name` as they gave it (may
     be empty); `call_name` and `display_name`, never empty (else the address)."""
     base = member or Member(email, State.pending)
-    found = asdict(base)
+    # Flat fields: a shallow copy gives what `asdict` would, at a tenth of the cost (a round
+    # of 100,000 builds a view per person).
+    found = {f.name: getattr(base, f.name) for f in _FIELDS}
     found["state"] = member.state.value if member else "none"
     found["first_name"] = first_name(base.name)
     found["call_name"] = found["first_name"] or base.email.split("@")[0]

@@ -161,13 +161,18 @@ class StoreBase:
         names = [d[0] for d in cursor.description or ()]
         return (dict(zip(names, row, strict=True)) for row in cursor)
 
-    def insert(self, table: str, record: dict[str, Any], *, replace: bool = False) -> int:
-        """One row into a table named in our code (never in input); its rowid."""
+    def insert(self, table: str, record: dict[str, Any], *, replace: bool = False,
+               unless: str = "") -> int:  # fmt: skip
+        """One row into a table named in our code (never in input); its rowid, or 0 when a
+        row with the same ``unless`` (a unique column) is there already."""
         verb = "insert or replace" if replace else "insert"
         columns = ", ".join(f'"{c}"' for c in record)
         marks = ", ".join("?" * len(record))
         sql = f'{verb} into "{table}" ({columns}) values ({marks})'
-        return int(self.db.conn.execute(sql, list(record.values())).lastrowid or 0)
+        if unless:
+            sql += f' on conflict("{unless}") do nothing'
+        cursor = self.db.conn.execute(sql, list(record.values()))
+        return int(cursor.lastrowid or 0) if cursor.rowcount else 0
 
     def insert_many(self, table: str, records: Iterable[dict[str, Any]]) -> None:
         """Rows with the same columns, in one statement run many times."""

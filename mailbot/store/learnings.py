@@ -85,10 +85,10 @@ class LearningQueries(StoreBase):
                                     [round_id])  # fmt: skip
         return {(int(group_id), email) for group_id, email in rows}
 
-    def count_unanswered(self, email: str) -> None:
-        self.db.execute(
+    def count_unanswered(self, emails: list[str]) -> None:
+        self.db.conn.executemany(
             "update members set missed_followups = missed_followups + 1 where email = ?",
-            [email],
+            ([email] for email in emails),
         )
 
     def followup_for(self, sender: str, message_ids: list[str], code: str) -> FollowupRow | None:
