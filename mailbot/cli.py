@@ -17,7 +17,7 @@ from mailbot.app import App, build_app
 from mailbot.config import Config, find_config_path, load_config
 from mailbot.errors import MailbotError
 from mailbot.progress import Progress, progress_bar
-from mailbot.tables import MEMBER_COLUMNS, format_members
+from mailbot.tables import MEMBER_COLUMNS, member_lines
 
 
 class Context:
@@ -386,9 +386,10 @@ def import_members(ctx: Context, csv_file: Path, confirmed: bool) -> None:
 def members(ctx: Context, fmt: str) -> None:
     """Who is in which state."""
     with ctx.app() as app:
-        rows = [{k: bool(r[k]) if k in ("pairing", "digest") else r.get(k)
-                 for k in MEMBER_COLUMNS} for r in app.store.members()]  # fmt: skip
-    click.echo(format_members(rows, fmt), nl=False)
+        rows = ({k: bool(r[k]) if k in ("pairing", "digest") else r.get(k)
+                 for k in MEMBER_COLUMNS} for r in app.store.members())  # fmt: skip
+        for piece in member_lines(rows, fmt):
+            click.echo(piece, nl=False)
 
 
 @main.command()

@@ -77,6 +77,7 @@ class OutboxRunner:
                 self.store.make_durable()
         if report.sent:
             self.store.prune_bodies(now - timedelta(hours=1))
+            self.store.compact()
         return report
 
     def _send_due(self, transport: Transport, due: list[QueuedMail], budget: int,

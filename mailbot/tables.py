@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 MEMBER_COLUMNS = [
@@ -36,15 +37,41 @@ def _receives(row: dict[str, Any]) -> str:
     return " + ".join(parts) or "nothing"
 
 
-def format_members(rows: list[dict[str, Any]], fmt: str) -> str:
+def format_members(rows: Iterable[dict[str, Any]], fmt: str) -> str:
+    return "".join(member_lines(rows, fmt))
+
+
+def member_lines(rows: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
+    """The output a piece at a time: JSON and CSV for 100,000 members never sit in memory
+    whole (the table needs every row for its widths: it is for reading, not for scripts)."""
     if fmt == "json":
-        return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
-    if fmt == "csv":
+        yield from _json_lines(rows)
+    elif fmt == "csv":
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=MEMBER_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows({k: _spreadsheet_safe(v) for k, v in row.items()} for row in rows)
-        return out.getvalue()
+        for row in rows:
+            writer.writerow({k: _spreadsheet_safe(v) for k, v in row.items()})
+            if out.tell() > 65_536:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
+    else:
+        yield _table(list(rows))
+
+
+def _json_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """What ``json.dumps(list(rows), indent=2)`` prints, one member at a time."""
+    first = True
+    for row in rows:
+        item = json.dumps(row, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        yield ("[\n  " if first else ",\n  ") + item
+        first = False
+    yield "[]\n" if first else "\n]\n"
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
     columns = ["email", "name", "org", "state", "receives"]
     table = [columns] + [[str(r[c] or "") for c in columns[:-1]] + [_receives(r)] for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(columns))]

@@ -401,3 +401,20 @@ def test_a_second_daemon_refuses_before_starting_a_mail_server(local):
         code, _, err = run("run", config=local)
     assert code == 1 and "another mailbot is already running" in err
     assert "SMTP" not in err
+
+
+def test_members_as_json_and_csv_come_out_a_piece_at_a_time_and_whole():
+    """#13: `members --format json` of 100,000 members peaked at 415 MiB; the output is now
+    written a member at a time, and reads back as the one document it always was."""
+    import csv
+    import io
+
+    from mailbot.tables import MEMBER_COLUMNS, member_lines
+
+    rows = [{k: f"{k} {n} é, \"q\"" for k in MEMBER_COLUMNS} for n in range(3000)]
+    pieces = list(member_lines(iter(rows), "json"))
+    assert len(pieces) == 3001 and json.loads("".join(pieces)) == rows
+    assert "".join(member_lines(iter([]), "json")) == "[]\n"
+    pieces = list(member_lines(iter(rows), "csv"))
+    assert len(pieces) > 2
+    assert list(csv.DictReader(io.StringIO("".join(pieces)))) == rows

@@ -423,3 +423,19 @@ def test_shared_bodies_are_pruned_once_every_copy_went(world):
     world.receive(make_mail("Anne Person <anne@example.org>", "status"))
     world.service.send(world.transport)
     assert world.store.db.execute("select count(*) from bodies").fetchone()[0] == 0
+
+
+def test_the_database_gives_back_what_sent_mail_freed(world):
+    """#13: sent mail keeps no text; a new database hands the freed pages back to the disk."""
+    assert world.store.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
+    _many_readers(world, 40)
+    _approve_now(world)
+    world.service.send(world.transport)
+    assert world.store.db.execute("select count(*) from bodies").fetchone()[0] == 2
+    pages = world.store.db.execute("PRAGMA page_count").fetchone()[0]
+    world.clock.advance(hours=2)
+    world.receive(make_mail("Anne Person <anne@example.org>", "status"))
+    world.service.send(world.transport)  # prunes the bodies, then compacts
+    assert world.store.db.execute("select count(*) from bodies").fetchone()[0] == 0
+    assert world.store.db.execute("PRAGMA freelist_count").fetchone()[0] <= 1
+    assert world.store.db.execute("PRAGMA page_count").fetchone()[0] < pages

@@ -106,6 +106,11 @@ class StoreBase:
         self.db.conn.close()
 
     def migrate(self) -> list[str]:
+        if not self.db.conn.execute("select count(*) from sqlite_master").fetchone()[0]:
+            # A new database hands the pages sent mail frees back to the disk
+            # (`compact`); it can only be chosen before the first table exists.
+            self.db.conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            self.db.conn.execute("VACUUM")  # the WAL header is written already: apply it
         pending = [m.name for m in migrations.pending(self.db)]
         migrations.apply(self.db)
         return pending
@@ -186,6 +191,11 @@ class StoreBase:
             f'insert into "{table}" ({columns}) values ({marks})',
             (list(r.values()) for r in itertools.chain([first], rows)),
         )
+
+    def compact(self) -> None:
+        """Give free pages back to the disk (sent mail's text is deleted as it goes): a no-op
+        for a database made before `auto_vacuum` was set, which keeps and reuses them."""
+        self.db.conn.execute("PRAGMA incremental_vacuum")
 
     def setting(self, key: str) -> str | None:
         rows = list(self.query("select value from settings where key = ?", [key]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -104,9 +105,9 @@ class MemberQueries(StoreBase):
                 found[row["email"]] = _member(row)
         return found
 
-    def members(self) -> list[dict[str, Any]]:
-        """Every member's row as stored: the plain view `mailbot members` prints."""
-        return list(self.query("select * from members order by state, email"))
+    def members(self) -> Iterator[dict[str, Any]]:
+        """Every member's row as stored, read as iterated: what `mailbot members` prints."""
+        return self.query("select * from members order by state, email")
 
     def members_to_resume(self, today: date) -> list[Member]:
         rows = self.query(
