@@ -105,6 +105,7 @@ def make_environment(extra_dir: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # compiled once a process: a round of 100,000 stat()ed them each time
     )
     env.globals["commands_for"] = commands_for
     return env
