@@ -59,6 +59,7 @@ the same costs, round by round, and times 100,000 candidates (about 1.5 s, 90 Mi
 from __future__ import annotations
 
 import itertools
+from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -161,6 +162,65 @@ def make_groups(
     return pool.result(*found)
 
 
+_BLOCK_CODE = 255  # in `_History`: the pair is blocked (any other code: rounds ago)
+
+
+def _positions(index: Mapping[str, int], met: Met, blocked: Collection[frozenset[str]]
+               ) -> Iterator[tuple[int, int, int]]:  # fmt: skip
+    """Meetings and blocks as (i, j, code) between candidates' positions."""
+    get = index.get
+    for a, b, ago in _meetings(met):
+        i, j = get(a), get(b)
+        if i is not None and j is not None and i != j:
+            yield i, j, min(max(ago, 1), _BLOCK_CODE - 1)
+    for pair in blocked:
+        if len(pair) == 2:
+            a, b = pair
+            i, j = get(a), get(b)
+            if i is not None and j is not None and i != j:
+                yield i, j, _BLOCK_CODE
+
+
+class _History:
+    """What each pair's history costs (`get`: 0 for never met), in flat arrays: each person's
+    partners lie together in ``partners[start[i]:start[i + 1]]`` with their codes beside them.
+    A million people's twelve rounds take about 60 MB, where a dict each took 600."""
+
+    def __init__(self, n: int, window: int, pairs: Iterable[tuple[int, int, int]]) -> None:
+        by_age = [repeat_cost(k, window=window) for k in range(window + 2)]  # window+1: stale
+        self.costs = [by_age[min(k, window + 1)] for k in range(_BLOCK_CODE)] + [_BLOCKED]
+        firsts, seconds, codes = array("i"), array("i"), array("B")
+        for i, j, code in pairs:
+            firsts.append(i)
+            seconds.append(j)
+            codes.append(code)
+        start = array("q", bytes(8 * (n + 1)))  # each person's count, then where they start
+        for i in itertools.chain(firsts, seconds):
+            start[i + 1] += 1
+        for i in range(n):
+            start[i + 1] += start[i]
+        free = array("q", start)  # where each person's next partner goes
+        self.partners = array("i", bytes(4 * len(firsts) * 2))
+        self.codes = array("B", bytes(len(firsts) * 2))
+        for i, j, code in zip(firsts, seconds, codes, strict=True):
+            for a, b in ((i, j), (j, i)):
+                at = free[a]
+                self.partners[at] = b
+                self.codes[at] = code
+                free[a] = at + 1
+        self.start = start
+
+    def get(self, i: int, j: int) -> int:
+        """The cost of i and j's history: the latest meeting's, or _BLOCKED; 0 if none."""
+        lo, hi = self.start[i], self.start[i + 1]
+        row = self.partners[lo:hi]
+        if j not in row:
+            return 0
+        if row.count(j) == 1:
+            return self.costs[self.codes[lo + row.index(j)]]
+        return max(self.costs[self.codes[lo + k]] for k, x in enumerate(row) if x == j)
+
+
 class _Pool:
     """Candidates by position in the shuffled order, with every pair's cost one lookup away."""
 
@@ -185,36 +245,16 @@ class _Pool:
         # An unknown organisation gets an id of its own (negative), so it never matches.
         self.org = [orgs.setdefault(c.org, len(orgs)) if c.org else -1 - i
                     for i, c in enumerate(people)]  # fmt: skip
-        # hist[i][j]: the cost of i and j's history (or _BLOCKED); absent means never met.
-        hist: list[dict[int, int]] = [{} for _ in range(n)]
-        by_age = [repeat_cost(k, window=window) for k in range(window + 2)]  # window + 1: stale
-        get = index.get
-        for a, b, ago in _meetings(met):
-            i, j = get(a), get(b)
-            if i is None or j is None or i == j:
-                continue
-            c = by_age[min(max(ago, 1), window + 1)]
-            if c > hist[i].get(j, 0):  # met more than once: the latest counts
-                hist[i][j] = c
-                hist[j][i] = c
-        for pair in blocked:
-            if len(pair) != 2:
-                continue
-            a, b = pair
-            i, j = get(a), get(b)
-            if i is not None and j is not None:
-                hist[i][j] = _BLOCKED
-                hist[j][i] = _BLOCKED
-        self.hist = hist
+        self.hist = _History(n, window, _positions(index, met, blocked))
         # Who takes the trio's third seat first: fewest seats, then shuffled position.
         self.seat_order = sorted(range(n), key=self.seats.__getitem__)
 
     def cost(self, i: int, j: int) -> int:
-        c = self.hist[i].get(j, 0)
+        c = self.hist.get(i, j)
         return c + SAME_ORG if self.org[i] == self.org[j] else c
 
     def legal(self, i: int, j: int) -> bool:
-        return self.hist[i].get(j, 0) < _BLOCKED
+        return self.hist.get(i, j) < _BLOCKED
 
     def result(
         self, pairs: list[tuple[int, int]], trio: tuple[int, int, int] | None, unmatched: list[int]
@@ -513,10 +553,10 @@ def _repair(pool: _Pool, members: list[int], mate: list[int], rng: Rng) -> None:
     m = len(members)
     if m < 4:
         return
-    hist, org = pool.hist, pool.org
+    history, org = pool.hist.get, pool.org
 
     def cost(i: int, j: int) -> int:
-        c = hist[i].get(j, 0)
+        c = history(i, j)
         return c + SAME_ORG if org[i] == org[j] else c
 
     sizes: dict[int, int] = {}
