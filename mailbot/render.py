@@ -123,7 +123,12 @@ class Renderer:
     def render(self, name: str, context: dict[str, Any]) -> Rendered:
         """A whole email: its subject block, and the template (with its layout) as body."""
         template = self.env.get_template(f"{name}.txt")
-        return Rendered(self._block(template, "subject", context), _tidy(template.render(context)))
+        # One context for the subject and the body: building it was a tenth of a follow-up.
+        ctx = template.new_context(context)
+        subject = " ".join("".join(template.blocks["subject"](ctx)).split()) if (
+            "subject" in template.blocks) else ""  # fmt: skip
+        return Rendered(subject, _tidy(template.environment.concat(  # type: ignore[attr-defined]
+            template.root_render_func(ctx))))  # fmt: skip
 
     def render_html(self, name: str, context: dict[str, Any]) -> str:
         """An HTML alternative (autoescaped: learnings are people's text, never markup)."""
