@@ -198,7 +198,9 @@ class StoreBase:
     def compact(self) -> None:
         """Give free pages back to the disk (sent mail's text is deleted as it goes): a no-op
         for a database made before `auto_vacuum` was set, which keeps and reuses them."""
-        self.db.conn.execute("PRAGMA incremental_vacuum")
+        if not self.db.conn.in_transaction:  # executescript would commit it
+            # Run to the end (sqlite3_exec): `execute` takes one step, which frees one page.
+            self.db.conn.executescript("PRAGMA incremental_vacuum;")
 
     def setting(self, key: str) -> str | None:
         rows = list(self.query("select value from settings where key = ?", [key]))
