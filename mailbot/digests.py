@@ -249,9 +249,11 @@ class Digests:
         rebuilt after someone whose learning they carry asks to be forgotten."""
         for digest_id in digest_ids:
             bodies = self._bodies(self.build(self.store.digest(digest_id)), now)
-            for mail in self.store.queued_digest_mail(digest_id):
+            copies = self.store.queued_digest_mail(digest_id)
+            readers = self.store.members_by_email([c.recipients[0] for c in copies])
+            for mail in copies:
                 [address] = mail.recipients
-                member = self.store.get_member(address)
+                member = readers.get(address)
                 paired = member is not None and member.pairing
                 lines = personal_lines((member.name if member else "", address), mail.message_id)
                 self.store.use_body(mail.id, lines, bodies[paired])

@@ -125,10 +125,8 @@ class Renderer:
         template = self.env.get_template(f"{name}.txt")
         # One context for the subject and the body: building it was a tenth of a follow-up.
         ctx = template.new_context(context)
-        subject = " ".join("".join(template.blocks["subject"](ctx)).split()) if (
-            "subject" in template.blocks) else ""  # fmt: skip
-        return Rendered(subject, _tidy(template.environment.concat(  # type: ignore[attr-defined]
-            template.root_render_func(ctx))))  # fmt: skip
+        body = template.environment.concat(template.root_render_func(ctx))  # type: ignore[attr-defined]
+        return Rendered(self._block(template, "subject", ctx), _tidy(body))
 
     def render_html(self, name: str, context: dict[str, Any]) -> str:
         """An HTML alternative (autoescaped: learnings are people's text, never markup)."""
@@ -137,17 +135,16 @@ class Renderer:
     def render_section(self, name: str, context: dict[str, Any]) -> Rendered:
         """A part of a notice: its subject and body blocks only."""
         template = self.env.get_template(f"{name}.txt")
-        return Rendered(
-            self._block(template, "subject", context),
-            _tidy("".join(template.blocks["body"](template.new_context(context)))),
-        )
+        ctx = template.new_context(context)
+        return Rendered(self._block(template, "subject", ctx),
+                        _tidy("".join(template.blocks["body"](ctx))))  # fmt: skip
 
     @staticmethod
-    def _block(template: jinja2.Template, block: str, context: dict[str, Any]) -> str:
+    def _block(template: jinja2.Template, block: str, ctx: jinja2.runtime.Context) -> str:
+        """A block on one line ("" when the template has none)."""
         if block not in template.blocks:
             return ""
-        text = "".join(template.blocks[block](template.new_context(context)))
-        return " ".join(text.split())
+        return " ".join("".join(template.blocks[block](ctx)).split())
 
 
 def _tidy(text: str) -> str:
@@ -215,13 +212,7 @@ def personal_lines(to: tuple[str, str], message_id: str) -> bytes:
     """The To and Message-ID lines of one reader's copy of a shared body (`compose` with no
     `to` and no Message-ID). A plain ASCII name that fits on the line is written as it is;
     any other goes through the email package, which quotes and encodes it."""
-    name, address = _one_line(to[0]), to[1]
-    line = f"To: {name} <{address}>" if name else f"To: {address}"
-    if not (_PLAIN_NAME_RE.fullmatch(name) and address.isascii() and len(line) <= 78):
-        msg = EmailMessage(policy=POLICY)
-        msg["To"] = _addresses([to])
-        return POLICY.fold_binary("To", msg["To"]) + f"Message-ID: {message_id}\r\n".encode()
-    return f"{line}\r\nMessage-ID: {message_id}\r\n".encode()
+    return f"{_address_line('To', [to])}\r\nMessage-ID: {message_id}\r\n".encode("ascii")
 
 
 def compose_bytes(envelope: Envelope, to: list[tuple[str, str]], rendered: Rendered) -> bytes:

@@ -9,10 +9,9 @@ from enum import StrEnum
 from typing import Any
 
 from mailbot.core.digest import Learning, RoundStat
-from mailbot.core.membership import Member, first_name
+from mailbot.core.membership import first_name
 from mailbot.store.base import (
     StoreBase,
-    _member,
     stamp,
 )
 
@@ -218,13 +217,6 @@ class LearningQueries(StoreBase):
             )
         )
         return int(row["n"])
-
-    def digest_recipients(self) -> list[Member]:
-        rows = self.query(
-            "select * from members where state in ('active', 'paused') and digest = 1 "
-            "and bounced_at is null order by email"
-        )
-        return [_member(r) for r in rows]
 
     def digest_readers(self, after: str = "", limit: int = 1_000) -> list[tuple[str, str, bool]]:
         """(name, address, paired) of the digest's readers after ``after``, in address order:
